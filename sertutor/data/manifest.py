@@ -1,0 +1,165 @@
+"""The manifest: one schema for every corpus, one row per utterance.
+
+Synthetic corpora and real-corpus loaders all return a pandas DataFrame with these columns
+(a loader may add corpus-specific extra columns after them, e.g. IEMOCAP's ``improvised``):
+
+===================  =====================================================================
+column               meaning
+===================  =====================================================================
+``utt_id``           unique utterance id within the corpus (str)
+``path``             audio file path (str), or empty when the audio is held in memory
+``audio``            in-memory waveform, float32 16 kHz mono (numpy array), or None
+``corpus``           corpus name, e.g. ``synth-emo``, ``ravdess`` (str)
+``speaker``          speaker id, unique across the corpus (str)
+``gender``           ``female`` / ``male``, or empty if unknown
+``emotion``          common 4-class label (:data:`EMOTIONS`), or empty if outside the set
+``emotion_extended`` extended label (:data:`EMOTIONS_EXTENDED`), or empty
+``intensity``        expressed intensity in [0, 1] (float), NaN if unknown
+``arousal``          1-5 scale (float), NaN if unknown
+``valence``          1-5 scale (float), NaN if unknown
+``dominance``        1-5 scale (float), NaN if unknown
+``group``            split group for speaker-independent evaluation (str): a speaker, a
+                     speaker group or a recording session
+``transcript``       what was said (str), empty if unknown
+===================  =====================================================================
+
+"Empty" means ``""`` for text columns and NaN for numeric ones, so ``df[df.emotion != ""]``
+selects the emotion-labelled rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "COLUMNS",
+    "TEXT_COLUMNS",
+    "NUMERIC_COLUMNS",
+    "EMOTIONS",
+    "EMOTIONS_EXTENDED",
+    "GENDERS",
+    "make_manifest",
+    "validate_manifest",
+    "read_manifest_csv",
+    "write_manifest_csv",
+]
+
+#: The common 4-class emotion set, in the order class indices use.
+EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad", "angry")
+#: The extended emotion set (the 4 classes first, in the same order).
+EMOTIONS_EXTENDED: tuple[str, ...] = ("neutral", "happy", "sad", "angry",
+                                      "fear", "disgust", "surprise", "calm")
+GENDERS: tuple[str, ...] = ("female", "male")
+
+TEXT_COLUMNS = ("utt_id", "path", "corpus", "speaker", "gender", "emotion", "emotion_extended",
+                "group", "transcript")
+NUMERIC_COLUMNS = ("intensity", "arousal", "valence", "dominance")
+COLUMNS: tuple[str, ...] = ("utt_id", "path", "audio", "corpus", "speaker", "gender", "emotion",
+                            "emotion_extended", "intensity", "arousal", "valence", "dominance",
+                            "group", "transcript")
+
+
+def make_manifest(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """Build a manifest from rows (dicts) or a DataFrame, filling missing fields as empty.
+
+    Columns come in :data:`COLUMNS` order, followed by any extra columns the rows carry.
+    Text columns hold ``str`` (missing: ``""``), numeric columns ``float`` (missing: NaN),
+    ``audio`` holds arrays or None. The result is validated (:func:`validate_manifest`).
+    """
+    df = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    for col in TEXT_COLUMNS:
+        if col not in df.columns:
+            df[col] = ""
+        df[col] = df[col].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                              else str(v))
+    for col in NUMERIC_COLUMNS:
+        if col not in df.columns:
+            df[col] = np.nan
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    if "audio" not in df.columns:
+        df["audio"] = None
+    df["audio"] = df["audio"].astype(object)
+    extra = [c for c in df.columns if c not in COLUMNS]
+    df = df[list(COLUMNS) + extra].reset_index(drop=True)
+    validate_manifest(df)
+    return df
+
+
+def validate_manifest(df: pd.DataFrame, *, name: str = "manifest") -> pd.DataFrame:
+    """Check a manifest against the schema; raise ``ValueError`` naming what is wrong.
+
+    Checks: all columns present; utterance ids unique and non-empty; every row has a path or
+    in-memory audio; gender and emotion labels from the known sets; dimensional values in
+    [1, 5] and intensity in [0, 1] where given.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{name}: expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{name}: missing columns {missing}; a manifest needs {list(COLUMNS)}")
+    if len(df) == 0:
+        return df
+    if (df["utt_id"] == "").any():
+        raise ValueError(f"{name}: {int((df['utt_id'] == '').sum())} rows have an empty utt_id")
+    dup = df["utt_id"][df["utt_id"].duplicated()]
+    if len(dup):
+        raise ValueError(f"{name}: duplicate utt_id values, e.g. {list(dup[:3])}")
+    no_audio = (df["path"] == "") & df["audio"].isna()
+    if no_audio.any():
+        raise ValueError(f"{name}: rows without path or audio, e.g. utt_id "
+                         f"{list(df.loc[no_audio, 'utt_id'][:3])}")
+    for col, allowed in (("gender", GENDERS), ("emotion", EMOTIONS),
+                         ("emotion_extended", EMOTIONS_EXTENDED)):
+        bad = sorted(set(df[col]) - set(allowed) - {""})
+        if bad:
+            raise ValueError(f"{name}: column {col!r} has unknown values {bad}; "
+                             f"expected one of {list(allowed)} or empty")
+    for col, lo, hi in (("intensity", 0.0, 1.0), ("arousal", 1.0, 5.0), ("valence", 1.0, 5.0),
+                        ("dominance", 1.0, 5.0)):
+        values = df[col].dropna()
+        if len(values) and (values.min() < lo or values.max() > hi):
+            raise ValueError(f"{name}: column {col!r} must lie in [{lo}, {hi}], found "
+                             f"[{values.min():.3g}, {values.max():.3g}]")
+    return df
+
+
+def write_manifest_csv(df: pd.DataFrame, path) -> None:
+    """Write a manifest as CSV atomically (the ``audio`` column is not written)."""
+    from ..storage import atomic_write
+
+    validate_manifest(df, name=str(path))
+    with atomic_write(path, "w") as handle:
+        df.drop(columns=["audio"]).to_csv(handle, index=False)
+
+
+def read_manifest_csv(path, *, corpus: str | None = None) -> pd.DataFrame:
+    """Read a manifest CSV; relative ``path`` entries are resolved against the CSV's folder.
+
+    Raises ``FileNotFoundError`` naming the file, or ``ValueError`` if required columns are
+    missing. ``corpus`` fills the corpus column where it is empty.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"manifest CSV not found: {path}")
+    df = pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=False,
+                     na_values={c: [""] for c in NUMERIC_COLUMNS})
+    required = ("utt_id", "path")
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: manifest CSV lacks required columns {missing}; "
+                         f"columns are {list(COLUMNS[:2]) + list(COLUMNS[3:])}")
+    base = path.parent
+    df["path"] = [p if (p == "" or Path(p).is_absolute()) else str(base / p) for p in df["path"]]
+    if corpus is not None:
+        if "corpus" not in df.columns:
+            df["corpus"] = corpus
+        df["corpus"] = df["corpus"].replace("", corpus)
+    try:
+        return make_manifest(df)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc

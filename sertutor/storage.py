@@ -1,0 +1,94 @@
+"""Where sertutor writes, and how it writes without ever leaving half a file behind.
+
+- :func:`data_dir` resolves the folder for generated corpora, feature caches and runs:
+  ``$SERTUTOR_DATA_DIR`` if set, else ``data/`` of the checkout when sertutor runs from one,
+  else ``~/.cache/sertutor``.
+- :func:`atomic_write` and friends write to a temporary file in the target's folder and then
+  ``os.replace`` it into place, so an interrupted write (Ctrl-C, a full disk, a killed kernel)
+  leaves the previous file intact instead of a truncated one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+__all__ = ["data_dir", "atomic_write", "atomic_write_text", "atomic_write_bytes"]
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def data_dir(*, create: bool = True) -> Path:
+    """The folder sertutor writes generated data to.
+
+    Parameters
+    ----------
+    create : bool
+        Create the folder if it does not exist yet.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$SERTUTOR_DATA_DIR`` if set; else the checkout's ``data/`` folder when sertutor is
+        imported from a source checkout (a ``pyproject.toml`` beside the package); else
+        ``~/.cache/sertutor``.
+    """
+    env = os.environ.get("SERTUTOR_DATA_DIR", "").strip()
+    if env:
+        path = Path(env).expanduser()
+    elif (_PACKAGE_DIR.parent / "pyproject.toml").is_file():
+        path = _PACKAGE_DIR.parent / "data"
+    else:
+        path = Path.home() / ".cache" / "sertutor"
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OSError(f"cannot create the sertutor data folder {path} ({exc}); set "
+                          "SERTUTOR_DATA_DIR to a writable folder") from exc
+    return path
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on success move it onto ``path`` atomically.
+
+    On any exception the temporary file is removed and ``path`` keeps its old content.
+
+    Examples
+    --------
+    >>> with atomic_write("model.pt") as f:            # doctest: +SKIP
+    ...     torch.save(state, f)
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_write supports modes 'w' and 'wb', got {mode!r}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (UTF-8) and return the path."""
+    with atomic_write(path, "w") as handle:
+        handle.write(text)
+    return Path(path)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path."""
+    with atomic_write(path, "wb") as handle:
+        handle.write(data)
+    return Path(path)

@@ -1,0 +1,45 @@
+"""Config presets, overrides and JSON round trip."""
+
+import json
+
+import pytest
+
+from sertutor.config import PRESETS, Config, get_config
+
+
+def test_presets_exist_and_grow():
+    assert set(PRESETS) == {"tiny", "classroom", "paper"}
+    tiny, room, paper = (get_config(n) for n in ("tiny", "classroom", "paper"))
+    assert tiny.synth.aux_speakers < room.synth.aux_speakers < paper.synth.aux_speakers
+    assert room.synth.aux_speakers >= 100  # the auxiliary corpus is large, like LibriSpeech
+    assert tiny.train.steps < room.train.steps < paper.train.steps
+
+
+def test_get_config_returns_independent_copy():
+    cfg = get_config("classroom")
+    cfg.train.steps = 1
+    assert get_config("classroom").train.steps != 1
+
+
+def test_overrides_apply_and_typos_fail():
+    cfg = get_config("tiny", train__steps=7, model__variant="aae")
+    assert cfg.train.steps == 7 and cfg.model.variant == "aae"
+    with pytest.raises(ValueError, match="train__stepz"):
+        get_config("tiny", train__stepz=7)
+    with pytest.raises(ValueError, match="variant"):
+        get_config("tiny", model__variant="transformer")
+    with pytest.raises(ValueError, match="unknown preset"):
+        get_config("huge")
+
+
+def test_json_round_trip():
+    cfg = get_config("paper")
+    back = Config.from_dict(json.loads(cfg.to_json()))
+    assert back == cfg
+    with pytest.raises(ValueError, match="unknown fields"):
+        Config.from_dict({"train": {"stepz": 3}})
+
+
+def test_feature_sizes_in_samples():
+    f = get_config("classroom").features
+    assert (f.win_length, f.hop_length, f.sample_rate) == (400, 160, 16000)
