@@ -4,7 +4,11 @@ Each subcommand is a pair: a function that adds its arguments to an ``argparse``
 function that runs it. Heavy imports (torch, the model) happen inside the run functions, so
 ``sertutor --help`` answers at once.
 
-    sertutor synth   [--preset classroom] [--corpus synth-emo ...] [--data-dir DIR]
+    sertutor synth      [--preset classroom] [--corpus synth-emo ...] [--data-dir DIR]
+    sertutor train      [--preset classroom] [--model full] [--label-fraction 1.0] ...
+    sertutor evaluate   CHECKPOINT --corpus SPEC
+    sertutor experiment {ablation,cross-corpus,dimensional} [--preset classroom] --out DIR
+    sertutor corpora    (list the corpus specs sertutor understands)
 """
 
 from __future__ import annotations
@@ -43,11 +47,162 @@ def _run_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------------- train
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="classroom", choices=sorted(PRESETS),
+                   help="sizes of corpora, model and schedule (default: classroom)")
+    p.add_argument("--device", default="auto",
+                   help="auto (CUDA if available), cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_train(p: argparse.ArgumentParser) -> None:
+    from .config import MODEL_VARIANTS
+
+    _add_common(p)
+    p.add_argument("--model", default="full", choices=MODEL_VARIANTS,
+                   help="baseline (CNN), ae, aae (semi-supervised AAE), mtl (multi-task), "
+                        "full (default: full)")
+    p.add_argument("--label-fraction", type=float, default=1.0,
+                   help="share of emotion-training utterances that keep their label "
+                        "(default: 1.0)")
+    p.add_argument("--emotion-corpus", default="synth-emo", metavar="SPEC",
+                   help="emotion corpus spec, e.g. synth-emo, ravdess:/data/RAVDESS "
+                        "(default: synth-emo)")
+    p.add_argument("--aux-corpus", default="synth-aux", metavar="SPEC",
+                   help="auxiliary speaker/gender corpus spec, or 'none' (default: synth-aux)")
+    p.add_argument("--test-corpus", action="append", metavar="SPEC",
+                   help="extra corpus to test on, cross-corpus (repeatable; default: "
+                        "synth-field when training on synth-emo)")
+    p.add_argument("--steps", type=int, default=None, help="override the preset's step count")
+    p.add_argument("--seed", type=int, default=0,
+                   help="fixes data order, label subset, initialisation and test fold")
+    p.add_argument("--out", type=Path, default=Path("runs/classroom"),
+                   help="output folder for metrics.json, checkpoint.pt, report.html "
+                        "(default: runs/classroom)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run whose checkpoint.pt is in --out")
+    p.add_argument("--no-report", action="store_true", help="skip report.html")
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import json
+
+    from .config import get_config
+    from .pipeline import run
+    from .train import init_distributed
+
+    overrides = {"model__variant": args.model, "train__label_fraction": args.label_fraction,
+                 "train__seed": args.seed}
+    if args.steps is not None:
+        overrides["train__steps"] = args.steps
+    config = get_config(args.preset, **overrides)
+    device = init_distributed(args.device)
+    tests = args.test_corpus
+    if tests is None:
+        tests = ["synth-field"] if args.emotion_corpus.split("@")[0] == "synth-emo" else []
+    aux = None if args.aux_corpus.lower() == "none" else args.aux_corpus
+    metrics = run(config, emotion_corpus=args.emotion_corpus, aux_corpus=aux,
+                  test_corpora=tests, out_dir=args.out, device=device, resume=args.resume,
+                  fold=args.seed, report=not args.no_report, progress=not args.quiet)
+    if metrics and "uar" in metrics:
+        summary = {k: metrics[k] for k in ("uar", "wa", "macro_f1")}
+        summary["cross_corpus_uar"] = {k: v["uar"] for k, v in metrics["cross_corpus"].items()}
+        print(json.dumps(summary, indent=2))
+        print(f"wrote {args.out}/metrics.json, checkpoint.pt"
+              + ("" if args.no_report else ", report.html"))
+    return 0
+
+
+# ------------------------------------------------------------------------------------ evaluate
+def _add_evaluate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", type=Path, help="checkpoint.pt written by sertutor train")
+    p.add_argument("--corpus", required=True, metavar="SPEC",
+                   help="corpus to score on, e.g. synth-field or ravdess:/data/RAVDESS")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
+    p.add_argument("--out", type=Path, default=None, help="also write the metrics to this JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from .pipeline import evaluate_checkpoint
+    from .storage import atomic_write_text
+
+    metrics = evaluate_checkpoint(args.checkpoint, corpus=args.corpus, device=args.device,
+                                  progress=not args.quiet)
+    text = json.dumps(metrics, indent=2)
+    print(text)
+    if args.out is not None:
+        atomic_write_text(args.out, text)
+    return 0
+
+
+# ---------------------------------------------------------------------------------- experiment
+def _add_experiment(p: argparse.ArgumentParser) -> None:
+    from .config import MODEL_VARIANTS
+
+    p.add_argument("name", choices=["ablation", "cross-corpus", "dimensional"],
+                   help="ablation: models x label fractions; cross-corpus: synth-emo -> "
+                        "synth-field; dimensional: arousal/valence UAR and CCC")
+    _add_common(p)
+    p.add_argument("--out", type=Path, required=True, help="folder for results.json/.md")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                   help="seeds (each also picks a test fold; default: 0 1 2)")
+    p.add_argument("--models", nargs="+", choices=MODEL_VARIANTS, default=None,
+                   help="model variants to compare (default: the experiment's own)")
+    p.add_argument("--fractions", type=float, nargs="+", default=None,
+                   help="label fractions (ablation only; default: 0.1 0.3 1.0)")
+    p.add_argument("--steps", type=int, default=None, help="override the preset's step count")
+
+
+def _run_experiment(args: argparse.Namespace) -> int:
+    from .experiments import run_experiment, to_markdown
+    from .train import resolve_device
+
+    kwargs = {"preset": args.preset, "seeds": args.seeds,
+              "device": str(resolve_device(args.device)), "progress": not args.quiet}
+    if args.models:
+        kwargs["variants"] = args.models
+    if args.fractions:
+        if args.name != "ablation":
+            raise ValueError("--fractions applies to the ablation experiment only")
+        kwargs["fractions"] = args.fractions
+    if args.steps is not None:
+        kwargs["train__steps"] = args.steps
+    results = run_experiment(args.name, out_dir=args.out, **kwargs)
+    print(to_markdown(results))
+    print(f"wrote {args.out}/results.json and results.md")
+    return 0
+
+
+# ------------------------------------------------------------------------------------- corpora
+def _add_corpora(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _run_corpora(args: argparse.Namespace) -> int:
+    from .data.corpora import list_corpora
+
+    for name, description in list_corpora().items():
+        print(f"{name:14s} {description}")
+    return 0
+
+
 # ------------------------------------------------------------------------------ registration
 #: name -> (help, add-arguments function, run function)
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "synth": ("generate the embedded synthetic corpora (WAV + manifest.csv) into the data dir",
               _add_synth, _run_synth),
+    "train": ("train a model (default: the full multi-task AAE on the classroom corpora) and "
+              "write metrics.json, checkpoint.pt and report.html", _add_train, _run_train),
+    "evaluate": ("score a saved checkpoint on a corpus (UAR, WA, confusion, CCC)",
+                 _add_evaluate, _run_evaluate),
+    "experiment": ("run the paper's ablation, cross-corpus or dimensional study as tables",
+                   _add_experiment, _run_experiment),
+    "corpora": ("list the corpus specs that --emotion-corpus, --corpus, ... accept",
+                _add_corpora, _run_corpora),
 }
 
 

@@ -1,0 +1,212 @@
+"""Evaluation: UAR, WA, macro-F1, confusion matrices, CCC, and segment-to-utterance pooling.
+
+SER papers report two accuracies, because emotion corpora are imbalanced:
+
+- **WA** (weighted accuracy) is plain accuracy over utterances: big classes weigh more.
+- **UAR** (unweighted average recall) is the mean of the per-class recalls: every class counts
+  the same, so always answering "neutral" scores 1/K, not the share of neutral utterances.
+
+Dimensional emotion (arousal, valence) is scored as binned classes (UAR over low/mid/high) and
+as regression by Lin's concordance correlation coefficient (CCC), which punishes a shift or a
+scale error that Pearson's r forgives.
+
+The model sees fixed-length segments; an utterance's prediction is the mean of its segments'
+posteriors (:func:`pool_utterances`).
+
+References: Schuller et al., *The INTERSPEECH 2009 Emotion Challenge* (UAR as the measure);
+Lin, *A concordance correlation coefficient to evaluate reproducibility*, Biometrics 1989.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+__all__ = [
+    "uar",
+    "weighted_accuracy",
+    "classification_metrics",
+    "concordance_cc",
+    "pool_utterances",
+    "predict",
+    "evaluate_segments",
+]
+
+
+def _as_labels(values, name: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of class indices, got shape {arr.shape}")
+    return arr
+
+
+def uar(y_true: Sequence[int], y_pred: Sequence[int], *, labels: Sequence[int] | None = None
+        ) -> float:
+    """Unweighted average recall: the mean over classes of each class's recall.
+
+    Classes listed in ``labels`` but absent from ``y_true`` are left out of the mean.
+    """
+    from sklearn.metrics import recall_score
+
+    y_true, y_pred = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true and y_pred differ in length: {len(y_true)} vs {len(y_pred)}")
+    if len(y_true) == 0:
+        raise ValueError("cannot compute UAR of zero utterances")
+    present = np.unique(y_true) if labels is None else [c for c in labels if c in set(y_true)]
+    return float(recall_score(y_true, y_pred, labels=present, average="macro", zero_division=0))
+
+
+def weighted_accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
+    """Weighted accuracy (WA): the share of utterances classified correctly."""
+    from sklearn.metrics import accuracy_score
+
+    return float(accuracy_score(_as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")))
+
+
+def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], *,
+                           labels: Sequence[str]) -> dict[str, Any]:
+    """UAR, WA, macro-F1, per-class recall and the confusion matrix, as a JSON-ready dict.
+
+    Parameters
+    ----------
+    y_true, y_pred : array of int, shape (n_utterances,)
+        Class indices into ``labels``.
+    labels : sequence of str
+        Class names; ``confusion[i][j]`` counts true class ``i`` predicted as ``j``.
+    """
+    from sklearn.metrics import confusion_matrix, f1_score, recall_score
+
+    y_true, y_pred = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
+    idx = list(range(len(labels)))
+    recalls = recall_score(y_true, y_pred, labels=idx, average=None, zero_division=0)
+    present = set(np.unique(y_true).tolist())
+    return {
+        "uar": uar(y_true, y_pred, labels=idx),
+        "wa": weighted_accuracy(y_true, y_pred),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=sorted(present), average="macro",
+                                   zero_division=0)),
+        "per_class_recall": {labels[i]: float(recalls[i]) for i in idx if i in present},
+        "confusion": confusion_matrix(y_true, y_pred, labels=idx).tolist(),
+        "labels": list(labels),
+        "n": int(len(y_true)),
+    }
+
+
+def concordance_cc(pred: Sequence[float], target: Sequence[float]) -> float:
+    """Lin's concordance correlation coefficient, ignoring NaN targets.
+
+    ρc = 2·cov(x, y) / (var(x) + var(y) + (mean(x) − mean(y))²). Same formula as
+    :func:`sertutor.losses.ccc`, which this calls.
+    """
+    from .losses import ccc
+
+    pred_t = torch.as_tensor(np.asarray(pred, dtype=np.float64))
+    target_t = torch.as_tensor(np.asarray(target, dtype=np.float64))
+    if pred_t.shape != target_t.shape or pred_t.ndim != 1:
+        raise ValueError(f"pred and target must be 1-D and of equal length, got "
+                         f"{tuple(pred_t.shape)} and {tuple(target_t.shape)}")
+    return float(ccc(pred_t, target_t))
+
+
+def pool_utterances(values: torch.Tensor | np.ndarray, utt: torch.Tensor | np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Average per-segment values (e.g. posteriors) over the segments of each utterance.
+
+    Parameters
+    ----------
+    values : array, shape (n_segments, K) or (n_segments,)
+    utt : array of int, shape (n_segments,)
+        Utterance index of each segment.
+
+    Returns
+    -------
+    utt_ids : numpy.ndarray, shape (n_utterances,)
+        The distinct utterance indices, sorted.
+    pooled : numpy.ndarray, shape (n_utterances, K) or (n_utterances,)
+    """
+    values = np.asarray(values.detach().cpu() if torch.is_tensor(values) else values,
+                        dtype=np.float64)
+    utt = np.asarray(utt.detach().cpu() if torch.is_tensor(utt) else utt)
+    if len(values) != len(utt):
+        raise ValueError(f"values and utt differ in length: {len(values)} vs {len(utt)}")
+    utt_ids, inverse = np.unique(utt, return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(utt_ids)).astype(np.float64)
+    flat = values.reshape(len(values), -1)  # (S, K)
+    sums = np.zeros((len(utt_ids), flat.shape[1]))
+    np.add.at(sums, inverse, flat)
+    pooled = sums / counts[:, None]  # (U, K)
+    return utt_ids, pooled.reshape((len(utt_ids),) + values.shape[1:])
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, segments, *, batch_size: int = 256,
+            device: str | torch.device | None = None) -> dict[str, np.ndarray]:
+    """Run the model over every segment; return per-segment outputs as numpy arrays.
+
+    Returns a dict with ``y_prob`` (S, K), ``h`` (S, hidden) and, where the model has them,
+    ``z`` (S, z_dim), ``arousal_prob`` / ``valence_prob`` (S, n_bins), ``arousal`` / ``valence``
+    (S,), ``gender_prob`` (S, 2).
+    """
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    chunks: dict[str, list[np.ndarray]] = {}
+    try:
+        for start in range(0, len(segments), batch_size):
+            x = segments.x[start:start + batch_size].to(device, non_blocking=True)
+            out = model(x)
+            parts = {"y_prob": out.y, "h": out.h, "z": out.z}
+            if out.arousal_logits is not None:
+                parts.update(arousal_prob=out.arousal_logits.softmax(-1),
+                             valence_prob=out.valence_logits.softmax(-1),
+                             arousal=out.arousal, valence=out.valence,
+                             gender_prob=out.gender_logits.softmax(-1))
+            for key, value in parts.items():
+                if value is not None:  # z is None for variants without a decoder
+                    chunks.setdefault(key, []).append(value.float().cpu().numpy())
+    finally:
+        model.train(was_training)
+    return {k: np.concatenate(v) for k, v in chunks.items()}
+
+
+def evaluate_segments(model: torch.nn.Module, segments, *, emotions: Sequence[str],
+                      batch_size: int = 256, device=None) -> dict[str, Any]:
+    """Utterance-level metrics of ``model`` on a :class:`~sertutor.data.dataset.SegmentSet`.
+
+    Segment posteriors are pooled per utterance; emotion metrics use the utterances that have
+    an emotion label. Where the model has dimensional and gender heads and the utterances have
+    those labels, the dict also holds ``arousal`` / ``valence`` (binned UAR and CCC) and
+    ``gender_accuracy``.
+    """
+    out = predict(model, segments, batch_size=batch_size, device=device)
+    utt_ids, y_prob = pool_utterances(out["y_prob"], segments.utt)
+    _, emotion = pool_utterances(segments.emotion.float(), segments.utt)
+    emotion = emotion.round().astype(int)
+    keep = emotion >= 0
+    if not keep.any():
+        raise ValueError("no emotion-labelled utterance to evaluate")
+    metrics = classification_metrics(emotion[keep], y_prob[keep].argmax(1), labels=emotions)
+    metrics["n_segments"] = int(len(segments))
+    if "arousal_prob" in out:
+        for dim in ("arousal", "valence"):
+            _, prob = pool_utterances(out[f"{dim}_prob"], segments.utt)
+            _, reg = pool_utterances(out[dim], segments.utt)
+            _, true_bin = pool_utterances(getattr(segments, f"{dim}_bin").float(), segments.utt)
+            _, true_val = pool_utterances(getattr(segments, dim).float(), segments.utt)
+            labelled = true_bin.round() >= 0
+            if labelled.sum() >= 2:
+                metrics[dim] = {
+                    "uar": uar(true_bin[labelled].round().astype(int),
+                               prob[labelled].argmax(1)),
+                    "ccc": concordance_cc(reg[labelled], true_val[labelled]),
+                }
+        _, g_prob = pool_utterances(out["gender_prob"], segments.utt)
+        _, g_true = pool_utterances(segments.gender.float(), segments.utt)
+        known = g_true.round() >= 0
+        if known.any():
+            metrics["gender_accuracy"] = weighted_accuracy(g_true[known].round().astype(int),
+                                                           g_prob[known].argmax(1))
+    return metrics

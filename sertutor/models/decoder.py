@@ -1,0 +1,97 @@
+"""The decoder p(x|y, z): from the two codes back to a log-mel segment.
+
+It mirrors the encoder: a linear layer unflattens [y, z] into the encoder's last feature-map
+shape, and one up block per encoder block doubles mel and time again::
+
+    [y, z] (B, n_emotions + z_dim)
+      -> Linear -> LeakyReLU -> reshape                          # (B, c_L, m_L, t_L)
+      -> [Upsample x2 -> Conv3x3 -> BatchNorm -> LeakyReLU] x L  # (B, c_1, m_L 2^L, t_L 2^L)
+      -> Conv3x3 to C channels (no activation)                    # (B, C, >= n_mels, >= T)
+      -> crop                                                     # (B, C, n_mels, T)
+
+Upsampling by repetition followed by a 3x3 convolution is used instead of a strided transposed
+convolution, whose overlapping kernels tend to paint a checkerboard pattern into the output
+(Odena et al., "Deconvolution and Checkerboard Artifacts", Distill 2016).
+
+Why crop: the encoder's pools round up (``ceil_mode=True``), so 50 frames -> 25 -> 13 -> 7, and
+doubling gives 7 -> 14 -> 28 -> 56 >= 50. The extra rows/columns are cut off at the end, so the
+output always has exactly the input's shape, whatever ``n_mels`` and ``segment_frames`` are.
+
+The last layer is linear: the features are mean/variance-normalised log-mels, which can take
+any real value, so the decoder must be able to output any real value too.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..config import FeatureConfig, ModelConfig
+from .encoder import NEG_SLOPE, pooled_size
+
+__all__ = ["UpBlock", "Decoder"]
+
+
+class UpBlock(nn.Sequential):
+    """Upsample x2 -> Conv3x3 -> BatchNorm -> LeakyReLU: (B, c_in, M, T) -> (B, c_out, 2M, 2T)."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__(
+            nn.Upsample(scale_factor=2, mode="nearest"),  # doubles (M, T)
+            nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False),  # keeps (2M, 2T)
+            nn.BatchNorm2d(c_out),
+            nn.LeakyReLU(NEG_SLOPE),
+        )
+
+
+class Decoder(nn.Module):
+    """p(x|y, z): reconstruct a log-mel segment from the emotion code y and style code z.
+
+    Parameters
+    ----------
+    model : ModelConfig
+        Uses ``channels`` (mirrored), ``n_emotions`` and ``z_dim``.
+    features : FeatureConfig
+        Uses ``n_channels``, ``n_mels`` and ``segment_frames``: the output shape.
+    """
+
+    def __init__(self, model: ModelConfig, features: FeatureConfig):
+        super().__init__()
+        n_blocks = len(model.channels)
+        self.out_shape = (features.n_channels, features.n_mels, features.segment_frames)
+        # the encoder's last feature map, which the decoder starts from
+        self.start_shape = (model.channels[-1],
+                            pooled_size(features.n_mels, n_blocks),
+                            pooled_size(features.segment_frames, n_blocks))
+        c_last, m_last, t_last = self.start_shape
+        self.from_codes = nn.Linear(model.n_emotions + model.z_dim, c_last * m_last * t_last)
+        # encoder widths (16, 32, 64) -> up blocks 64->32, 32->16, 16->16, then 16 -> C
+        widths_in = tuple(reversed(model.channels))  # (64, 32, 16)
+        widths_out = widths_in[1:] + (model.channels[0],)  # (32, 16, 16)
+        self.blocks = nn.Sequential(*[UpBlock(c_in, c_out)
+                                      for c_in, c_out in zip(widths_in, widths_out)])
+        self.to_features = nn.Conv2d(model.channels[0], features.n_channels, kernel_size=3,
+                                     padding=1)
+
+    def forward(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Decode.
+
+        Parameters
+        ----------
+        y : Tensor, shape (B, n_emotions)
+            Emotion code (softmax probabilities, or one-hot vectors to generate a chosen emotion).
+        z : Tensor, shape (B, z_dim)
+            Style code.
+
+        Returns
+        -------
+        recon : Tensor, shape (B, C, n_mels, T)
+        """
+        codes = torch.cat([y, z], dim=1)  # (B, n_emotions + z_dim)
+        x = F.leaky_relu(self.from_codes(codes), NEG_SLOPE)  # (B, c_L * m_L * t_L)
+        x = x.view(x.shape[0], *self.start_shape)  # (B, c_L, m_L, t_L)
+        x = self.blocks(x)  # (B, c_1, m_L * 2^L, t_L * 2^L)
+        x = self.to_features(x)  # (B, C, m_L * 2^L, t_L * 2^L), each >= (n_mels, T)
+        _, n_mels, n_frames = self.out_shape
+        return x[:, :, :n_mels, :n_frames]  # (B, C, n_mels, T): crop the rounding-up

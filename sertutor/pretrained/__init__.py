@@ -1,0 +1,46 @@
+"""Pretrained checkpoints shipped inside the package, so a notebook can skip training.
+
+>>> from sertutor import pretrained
+>>> model, config, meta = pretrained.load("classroom")          # doctest: +SKIP
+>>> pretrained.recorded_metrics("classroom")["uar"]               # doctest: +SKIP
+
+``classroom`` is the ``full`` model trained by ``sertutor train`` on the classroom synthetic
+corpora (seed 0, label fraction 1.0); ``recorded_metrics`` gives what it scored on the held-out
+speakers when it was made (``benchmarks/make_pretrained.py`` made both files).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+__all__ = ["available", "load", "path", "recorded_metrics"]
+
+_HERE = Path(__file__).resolve().parent
+
+
+def available() -> list[str]:
+    """Names of the shipped checkpoints."""
+    return sorted(p.stem for p in _HERE.glob("*.pt"))
+
+
+def path(name: str = "classroom") -> Path:
+    """Path of a shipped checkpoint; ``ValueError`` listing the names if unknown."""
+    p = _HERE / f"{name}.pt"
+    if not p.is_file():
+        raise ValueError(f"no pretrained checkpoint {name!r}; available: {available()}")
+    return p
+
+
+def load(name: str = "classroom", *, device: str = "cpu"):
+    """Load a shipped model; returns ``(model, config, meta)`` like
+    :func:`sertutor.pipeline.load_trained` (weights-only loading)."""
+    from ..pipeline import load_trained
+
+    return load_trained(path(name), device=device)
+
+
+def recorded_metrics(name: str = "classroom") -> dict:
+    """The metrics the shipped checkpoint scored when it was made."""
+    path(name)
+    return json.loads((_HERE / f"{name}.json").read_text())

@@ -1,0 +1,546 @@
+"""The explicit semi-supervised multi-task training loop.
+
+One optimisation step draws a batch from each stream and runs three phases, as in the
+semi-supervised adversarial autoencoder (Makhzani et al., *Adversarial Autoencoders*, 2016,
+section 5) extended with the auxiliary tasks of Latif et al. (IEEE TAC 2022, arXiv:1907.06078):
+
+1. **Reconstruction** on all audio (labelled, unlabelled, auxiliary): encoder and decoder
+   minimise the reconstruction error of the log-mel segment.
+2. **Regularisation**: the discriminators D_z (Gaussian prior on the style code z) and D_y
+   (categorical prior on the emotion code y) learn to tell prior samples from codes; then the
+   encoder, as generator, learns to fool them.
+3. **Supervised**: emotion cross-entropy on the labelled batch (plus arousal / valence where
+   labelled), speaker and gender cross-entropy on the auxiliary batch, weighted by the config.
+
+Each model variant uses the phases it has parts for: ``baseline`` and ``mtl`` only phase 3,
+``ae`` phases 1 and 3, ``aae`` and ``full`` all three. D_y sees only the emotion corpus's codes:
+the auxiliary corpus is mostly neutral speech, so its codes should not be pushed towards a
+uniform mix of emotions.
+
+The :class:`Trainer` also does what a real training run needs: callbacks (the notebook's live
+dashboard is one), early stopping on a validation split, detection of a collapsed adversarial
+game and of NaN losses, bf16 autocast on CUDA, atomic checkpoints loaded with
+``weights_only=True``, exact resumption, and DistributedDataParallel under ``torchrun``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+import torch.nn as nn
+
+from . import losses as L
+from .config import Config
+from .evaluate import evaluate_segments
+from .models import sample_categorical_prior, sample_gaussian_prior
+from .storage import atomic_write
+
+__all__ = [
+    "Streams",
+    "Callback",
+    "PrintLogger",
+    "Trainer",
+    "TrainingDivergedError",
+    "AdversarialCollapseWarning",
+    "save_checkpoint",
+    "load_checkpoint",
+    "resolve_device",
+    "CHECKPOINT_FORMAT",
+]
+
+CHECKPOINT_FORMAT = 1  # bumped when the checkpoint layout changes
+
+
+class TrainingDivergedError(FloatingPointError):
+    """A loss became NaN or infinite; the message says which one and at which step."""
+
+
+class AdversarialCollapseWarning(UserWarning):
+    """A discriminator wins (accuracy ~1) or loses (~0) all the time: the min-max game is stuck."""
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` → CUDA if available, else CPU; otherwise ``torch.device(device)``, checked."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but CUDA is not available here; "
+                         "use --device cpu or auto")
+    return dev
+
+
+@dataclass
+class Streams:
+    """The segment sets one training run draws from (:class:`sertutor.data.dataset.SegmentSet`).
+
+    labelled: emotion-corpus segments whose utterance keeps its emotion label.
+    unlabelled: emotion-corpus segments whose label was hidden (label fraction < 1), or None.
+    aux: auxiliary-corpus segments with speaker and gender labels only, or None.
+    val: validation segments (held-out speakers) for early stopping, or None.
+    """
+
+    labelled: Any
+    unlabelled: Any = None
+    aux: Any = None
+    val: Any = None
+
+    def to(self, device: torch.device) -> "Streams":
+        return Streams(*(s.to(device) if s is not None else None
+                         for s in (self.labelled, self.unlabelled, self.aux, self.val)))
+
+    def nbytes(self) -> int:
+        return sum(s.x.element_size() * s.x.nelement()
+                   for s in (self.labelled, self.unlabelled, self.aux, self.val) if s is not None)
+
+
+class Callback:
+    """Hooks the trainer calls; subclass and override what you need (minGPT style).
+
+    ``logs`` holds the step's losses and discriminator accuracies as floats; ``metrics`` the
+    validation metrics of :func:`sertutor.evaluate.evaluate_segments`.
+    """
+
+    def on_train_start(self, trainer: "Trainer") -> None: ...
+
+    def on_step_end(self, trainer: "Trainer", step: int, logs: dict[str, float]) -> None: ...
+
+    def on_eval_end(self, trainer: "Trainer", step: int, metrics: dict[str, Any]) -> None: ...
+
+    def on_train_end(self, trainer: "Trainer") -> None: ...
+
+
+class PrintLogger(Callback):
+    """Print validation results (for scripts and the command line)."""
+
+    def on_eval_end(self, trainer, step, metrics):
+        print(f"step {step:5d}  val UAR {metrics['uar']:.3f}  WA {metrics['wa']:.3f}",
+              flush=True)
+
+
+class _Phases(nn.Module):
+    """Routes every phase through one ``forward`` so DistributedDataParallel sees it.
+
+    DDP synchronises gradients only for computations that go through the wrapped module's
+    ``forward``; the AAE's phases call different parts (encoder, decoder, discriminators), so
+    this wrapper dispatches on the phase name. Without DDP it is a thin, free indirection.
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, phase: str, *args):
+        m = self.model
+        if phase == "reconstruct":  # x -> reconstruction
+            (x,) = args
+            codes = m.encode(x)
+            return m.decode(codes.y, codes.z)
+        if phase == "discriminate":  # detached codes and prior samples -> four logits
+            z_fake, y_fake, z_real, y_real = args
+            return (m.discriminate_z(z_real), m.discriminate_z(z_fake),
+                    m.discriminate_y(y_real), m.discriminate_y(y_fake))
+        if phase == "generate":  # x -> D logits of its codes (the encoder tries to fool D)
+            x, n_emotion = args
+            codes = m.encode(x)
+            return m.discriminate_z(codes.z), m.discriminate_y(codes.y[:n_emotion])
+        if phase == "supervise":  # x -> all head outputs
+            (x,) = args
+            return m(x)
+        raise ValueError(f"unknown phase {phase!r}")
+
+
+class Trainer:
+    """Train a :class:`~sertutor.models.MultiTaskAAE` on :class:`Streams`.
+
+    Parameters
+    ----------
+    model : MultiTaskAAE
+    streams : Streams
+    config : Config
+        ``config.train`` holds the schedule and loss weights.
+    device : str or torch.device
+        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+    callbacks : sequence of Callback
+    out_dir : path, optional
+        Where :meth:`fit` writes ``checkpoint.pt`` (at every validation and at the end).
+    meta : dict, optional
+        JSON-ready extras stored in the checkpoint (label maps, normalisation statistics, ...).
+    progress : bool
+        Show a tqdm progress bar.
+    """
+
+    def __init__(self, model: nn.Module, streams: Streams, *, config: Config,
+                 device: str | torch.device = "auto", callbacks: Sequence[Callback] = (),
+                 out_dir: str | os.PathLike | None = None, meta: dict | None = None,
+                 progress: bool = True):
+        if streams.labelled is None or len(streams.labelled) == 0:
+            raise ValueError("streams.labelled is empty: training needs emotion-labelled "
+                             "segments")
+        self.config = config
+        self.cfg = config.train
+        self.device = resolve_device(device)
+        self.model = model.to(self.device)
+        self.callbacks = list(callbacks)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.meta = dict(meta or {})
+        self.progress = progress
+        # -- distributed (torchrun sets these variables) ------------------------------------
+        self.world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.is_main = self.rank == 0
+        # -- data: on the device when it fits, else batches are moved per step ----------------
+        self.streams = streams.to(self.device) if self._fits_on_device(streams) else streams
+        # -- optimisers: one for encoder/decoder/heads, one for the discriminators ---------------
+        self.opt = torch.optim.Adam(model.main_parameters(), lr=self.cfg.lr,
+                                    weight_decay=self.cfg.weight_decay)
+        disc = list(model.discriminator_parameters())
+        self.opt_disc = torch.optim.Adam(disc, lr=self.cfg.disc_lr, betas=(0.5, 0.999)) \
+            if disc else None
+        # -- randomness: batches and prior samples from one generator (saved in checkpoints) ---
+        self.gen = torch.Generator().manual_seed(self.cfg.seed * 1000 + self.rank)
+        self.net: nn.Module = _Phases(self.model)
+        if self.world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = DDP(self.net, device_ids=ids, find_unused_parameters=True)
+        # -- state that a checkpoint must restore ----------------------------------------------
+        self.step_count = 0
+        self.history: list[dict[str, float]] = []
+        self.evals: list[dict[str, Any]] = []
+        self.best_uar = -math.inf
+        self.best_step = 0
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.bad_evals = 0
+        self.stopped_early = False
+        self.collapse_warned = False
+
+    # ----------------------------------------------------------------------------- helpers
+    def _fits_on_device(self, streams: Streams) -> bool:
+        if self.device.type != "cuda":
+            return True
+        free, _ = torch.cuda.mem_get_info(self.device)
+        return streams.nbytes() < 0.5 * free
+
+    def _autocast(self):
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16,
+                              enabled=self.cfg.amp and self.device.type == "cuda")
+
+    def _batch(self, segments) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw ``batch_size`` random segment indices (with replacement) from a stream."""
+        idx = torch.randint(len(segments), (self.cfg.batch_size,), generator=self.gen)
+        return idx.to(segments.x.device), segments.x[idx.to(segments.x.device)].to(self.device)
+
+    def _field(self, segments, name: str, idx: torch.Tensor) -> torch.Tensor:
+        return getattr(segments, name)[idx].to(self.device)
+
+    def _check_finite(self, logs: dict[str, float]) -> None:
+        for name, value in logs.items():
+            if not math.isfinite(value):
+                raise TrainingDivergedError(
+                    f"step {self.step_count}: {name} = {value}. Training diverged; try a lower "
+                    f"learning rate (train.lr={self.cfg.lr}, train.disc_lr={self.cfg.disc_lr}) "
+                    f"or a smaller adversarial weight (train.w_adv={self.cfg.w_adv}).")
+
+    def _update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    # -------------------------------------------------------------------------- one step
+    def train_step(self) -> dict[str, float]:
+        """One step of the three phases; returns the step's losses and accuracies."""
+        cfg, m, s = self.cfg, self.model, self.streams
+        self.model.train()
+        logs: dict[str, float] = {}
+
+        # Draw one batch per stream.
+        idx_l, x_l = self._batch(s.labelled)  # (B, C, n_mels, T) labelled emotion segments
+        emo_parts, all_parts, mask_parts = [x_l], [x_l], [s.labelled.mask[idx_l]]
+        if s.unlabelled is not None and len(s.unlabelled):
+            idx_u, x_u = self._batch(s.unlabelled)  # (B, C, n_mels, T) label hidden
+            emo_parts.append(x_u)
+            all_parts.append(x_u)
+            mask_parts.append(s.unlabelled.mask[idx_u])
+        use_aux = s.aux is not None and len(s.aux) and (m.has_decoder or m.has_aux_heads)
+        if use_aux:
+            idx_a, x_a = self._batch(s.aux)  # (B, C, n_mels, T) speaker/gender labelled
+            all_parts.append(x_a)
+            mask_parts.append(s.aux.mask[idx_a])
+        n_emo = sum(len(p) for p in emo_parts)
+        x_all = torch.cat(all_parts)  # (B_all, C, n_mels, T): emotion corpus first, then aux
+        mask_all = torch.cat(mask_parts).to(self.device)  # (B_all, T)
+
+        # Phase 1 - reconstruction on all audio.
+        if m.has_decoder:
+            with self._autocast():
+                recon = self.net("reconstruct", x_all)
+            loss = L.reconstruction_loss(recon, x_all, mask_all)
+            self._update(self.opt, cfg.w_recon * loss)
+            logs["recon"] = loss.item()
+
+        # Phase 2 - regularisation: discriminators first, then the encoder as generator.
+        if m.has_adversaries:
+            with torch.no_grad(), self._autocast():
+                codes = m.encode(x_all)
+            z_fake = codes.z.float()  # (B_all, z_dim)
+            y_fake = codes.y[:n_emo].float()  # (n_emo, K)
+            z_real = sample_gaussian_prior(len(z_fake), z_fake.shape[1], std=m.model_config.prior_std,
+                                             generator=self.gen).to(self.device)
+            y_real = sample_categorical_prior(n_emo, y_fake.shape[1],
+                                                generator=self.gen).to(self.device)
+            with self._autocast():
+                dz_real, dz_fake, dy_real, dy_fake = self.net("discriminate", z_fake, y_fake,
+                                                              z_real, y_real)
+            loss_dz = L.discriminator_loss(dz_real, dz_fake)
+            loss_dy = L.discriminator_loss(dy_real, dy_fake)
+            self._update(self.opt_disc, loss_dz + loss_dy)
+            logs.update(d_z=loss_dz.item(), d_y=loss_dy.item(),
+                        acc_d_z=L.discriminator_accuracy(dz_real, dz_fake),
+                        acc_d_y=L.discriminator_accuracy(dy_real, dy_fake))
+
+            with self._autocast():
+                gz_fake, gy_fake = self.net("generate", x_all, n_emo)
+            loss_g = L.generator_loss(gz_fake) + L.generator_loss(gy_fake)
+            self._update(self.opt, cfg.w_adv * loss_g)
+            logs["generator"] = loss_g.item()
+
+        # Phase 3 - supervised: emotion (and dimensions) on labelled, speaker/gender on aux.
+        x_sup = torch.cat([x_l, x_a]) if (use_aux and m.has_aux_heads) else x_l
+        with self._autocast():
+            out = self.net("supervise", x_sup)
+        n_l = len(x_l)
+        loss_emotion = L.cross_entropy(out.y_logits[:n_l], self._field(s.labelled, "emotion",
+                                                                       idx_l))
+        total = cfg.w_emotion * loss_emotion
+        logs["emotion"] = loss_emotion.item()
+        if m.has_aux_heads:
+            loss_dim = out.y_logits.new_zeros((), dtype=torch.float32)
+            for dim in ("arousal", "valence"):
+                bins = self._field(s.labelled, f"{dim}_bin", idx_l)
+                value = self._field(s.labelled, dim, idx_l)
+                loss_dim = loss_dim + L.cross_entropy(getattr(out, f"{dim}_logits")[:n_l], bins)
+                if torch.isfinite(value).sum() >= 2:
+                    loss_dim = loss_dim + L.ccc_loss(getattr(out, dim)[:n_l], value)
+            total = total + cfg.w_dimensional * loss_dim
+            logs["dimensional"] = loss_dim.item()
+            if use_aux:
+                spk = self._field(s.aux, "speaker", idx_a)
+                gen = self._field(s.aux, "gender", idx_a)
+                loss_spk = L.cross_entropy(out.speaker_logits[n_l:], spk)
+                loss_gen = L.cross_entropy(out.gender_logits[n_l:], gen)
+                total = total + cfg.w_speaker * loss_spk + cfg.w_gender * loss_gen
+                logs.update(speaker=loss_spk.item(), gender=loss_gen.item())
+        self._update(self.opt, total)
+        self._check_finite(logs)
+        return logs
+
+    # ---------------------------------------------------------------------- validation
+    def validate(self) -> dict[str, Any] | None:
+        """Validation metrics on ``streams.val`` (None without a validation stream)."""
+        if self.streams.val is None or len(self.streams.val) == 0:
+            return None
+        from .data.manifest import EMOTIONS
+
+        return evaluate_segments(self.model, self.streams.val,
+                                 emotions=EMOTIONS[:self.model.model_config.n_emotions], device=self.device)
+
+    def _check_collapse(self) -> None:
+        """Warn once if a discriminator's accuracy sat at 0 or 1 over the last window."""
+        window = self.history[-max(20, self.cfg.eval_every // 2):]
+        for key, name in (("acc_d_z", "D_z"), ("acc_d_y", "D_y")):
+            accs = [h[key] for h in window if key in h]
+            if len(accs) < 20 or self.collapse_warned:
+                continue
+            mean = sum(accs) / len(accs)
+            if mean >= 0.99 or mean <= 0.01:
+                self.collapse_warned = True
+                who = "the discriminator always wins" if mean >= 0.99 else \
+                    "the discriminator is always fooled"
+                warnings.warn(
+                    f"adversarial game collapsed at step {self.step_count}: {name} accuracy "
+                    f"{mean:.2f} over the last {len(accs)} steps ({who}). Try another "
+                    f"train.disc_lr (now {self.cfg.disc_lr}) or train.w_adv (now "
+                    f"{self.cfg.w_adv}).", AdversarialCollapseWarning, stacklevel=2)
+
+    def _should_stop(self, metrics: dict[str, Any] | None) -> bool:
+        """Early stopping bookkeeping; returns True when patience is used up."""
+        stop = False
+        if metrics is not None and self.is_main:
+            if metrics["uar"] > self.best_uar:
+                self.best_uar, self.best_step, self.bad_evals = metrics["uar"], \
+                    self.step_count, 0
+                self.best_state = {k: v.detach().cpu().clone()
+                                   for k, v in self.model.state_dict().items()}
+            else:
+                self.bad_evals += 1
+            stop = self.bad_evals >= self.cfg.patience
+        if self.world_size > 1:  # rank 0 decides, everyone follows
+            import torch.distributed as dist
+
+            flag = torch.tensor([int(stop)], device=self.device if self.device.type == "cuda"
+                                else "cpu")
+            dist.broadcast(flag, src=0)
+            stop = bool(flag.item())
+        return stop
+
+    # ---------------------------------------------------------------------------- fit
+    def fit(self, *, resume_from: str | os.PathLike | None = None) -> "Trainer":
+        """Train for ``config.train.steps`` steps (or until early stopping).
+
+        With ``resume_from``, continue the run saved in that checkpoint exactly where it
+        stopped. At the end the model holds the best validation weights (if there was a
+        validation stream), and ``out_dir/checkpoint.pt`` is written.
+        """
+        if resume_from is not None:
+            self.load_state_dict(load_checkpoint(resume_from, map_location=self.device))
+        if self.cfg.num_threads:
+            torch.set_num_threads(self.cfg.num_threads)
+        for cb in self.callbacks:
+            cb.on_train_start(self)
+        bar = None
+        if self.progress and self.is_main:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=self.cfg.steps, initial=self.step_count, desc="training",
+                       unit="step", dynamic_ncols=True)
+        t0 = time.perf_counter()
+        try:
+            while self.step_count < self.cfg.steps and not self.stopped_early:
+                logs = self.train_step()
+                self.step_count += 1
+                self.history.append({"step": self.step_count, **logs})
+                for cb in self.callbacks:
+                    cb.on_step_end(self, self.step_count, logs)
+                if bar is not None:
+                    bar.update(1)
+                    if self.step_count % 10 == 0:
+                        bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items()
+                                         if not k.startswith("acc")}, refresh=False)
+                if self.step_count % self.cfg.eval_every == 0 or \
+                        self.step_count == self.cfg.steps:
+                    self._check_collapse()
+                    metrics = self.validate() if self.is_main else None
+                    if metrics is not None:
+                        self.evals.append({"step": self.step_count, "uar": metrics["uar"],
+                                           "wa": metrics["wa"]})
+                        for cb in self.callbacks:
+                            cb.on_eval_end(self, self.step_count, metrics)
+                    self.stopped_early = self._should_stop(metrics) and \
+                        self.step_count < self.cfg.steps
+                    self.save()
+        finally:
+            if bar is not None:
+                bar.close()
+        self.train_seconds = time.perf_counter() - t0
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        self.save()
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        return self
+
+    # ---------------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume exactly (tensors and plain containers only)."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "config": self.config.to_json(),
+            "meta": json.dumps(self.meta),
+            "model": self.model.state_dict(),
+            "best_model": self.best_state,
+            "opt": self.opt.state_dict(),
+            "opt_disc": self.opt_disc.state_dict() if self.opt_disc is not None else None,
+            "step": self.step_count,
+            "history": json.dumps(self.history),
+            "evals": json.dumps(self.evals),
+            "best": [self.best_uar if math.isfinite(self.best_uar) else -1.0, self.best_step,
+                     self.bad_evals, int(self.stopped_early), int(self.collapse_warned)],
+            "rng_torch": torch.get_rng_state(),
+            "rng_batches": self.gen.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        saved = Config.from_dict(json.loads(state["config"]))
+        if saved.model != self.config.model:
+            raise ValueError("checkpoint was made with another model config "
+                             f"({saved.model}) than this run's ({self.config.model})")
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        if self.opt_disc is not None and state["opt_disc"] is not None:
+            self.opt_disc.load_state_dict(state["opt_disc"])
+        self.step_count = int(state["step"])
+        self.history = json.loads(state["history"])
+        self.evals = json.loads(state["evals"])
+        best_uar, self.best_step, self.bad_evals, stopped, warned = state["best"]
+        self.best_uar = best_uar if best_uar >= 0 else -math.inf
+        self.stopped_early, self.collapse_warned = bool(stopped), bool(warned)
+        self.best_state = state["best_model"]
+        torch.set_rng_state(state["rng_torch"].cpu())
+        self.gen.set_state(state["rng_batches"].cpu())
+
+    def save(self, path: str | os.PathLike | None = None) -> Path | None:
+        """Write the checkpoint atomically (rank 0 only); default ``out_dir/checkpoint.pt``."""
+        if not self.is_main or (path is None and self.out_dir is None):
+            return None
+        path = Path(path) if path is not None else self.out_dir / "checkpoint.pt"
+        save_checkpoint(path, self.state_dict())
+        return path
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
+    """``torch.save`` to a temporary file, then rename: an interrupted save never corrupts."""
+    with atomic_write(path, "wb") as handle:
+        torch.save(state, handle)
+    return Path(path)
+
+
+def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device = "cpu"
+                    ) -> dict[str, Any]:
+    """Load a sertutor checkpoint with ``weights_only=True`` (it cannot run code).
+
+    Raises ``FileNotFoundError`` naming the path, or ``ValueError`` if the file is not a
+    sertutor checkpoint of a known format.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path}: not a loadable sertutor checkpoint ({exc})") from exc
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not a sertutor checkpoint of format {CHECKPOINT_FORMAT}")
+    return state
+
+
+def init_distributed(device: str = "auto") -> str:
+    """Join the process group when launched by ``torchrun``; return this process's device.
+
+    Without torchrun (``WORLD_SIZE`` unset or 1) this does nothing and returns ``device``.
+    Each process then trains on its own batches; DDP averages the gradients. CUDA processes
+    use the NCCL backend and GPU ``LOCAL_RANK``; CPU processes use gloo.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return device
+    import torch.distributed as dist
+
+    dev = resolve_device(device)
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if dev.type == "cuda":
+        torch.cuda.set_device(local)
+        dev = torch.device("cuda", local)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
+    return str(dev)

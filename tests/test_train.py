@@ -1,0 +1,227 @@
+"""The training loop, evaluation, checkpoints, resumption and the pipeline, on the tiny preset."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from sertutor.config import MODEL_VARIANTS, get_config
+from sertutor.evaluate import (classification_metrics, concordance_cc, pool_utterances, uar,
+                               weighted_accuracy)
+from sertutor.pipeline import build_model, load_trained, prepare_data, train_and_evaluate
+from sertutor.train import (AdversarialCollapseWarning, Callback, Trainer, TrainingDivergedError,
+                            load_checkpoint)
+
+
+# ------------------------------------------------------------------------------- metrics
+def test_uar_and_wa_on_imbalanced_labels():
+    y_true = [0] * 8 + [1] * 2
+    y_pred = [0] * 10  # always the majority class
+    assert weighted_accuracy(y_true, y_pred) == pytest.approx(0.8)
+    assert uar(y_true, y_pred) == pytest.approx(0.5)  # recall 1.0 and 0.0
+
+
+def test_classification_metrics_confusion_and_recall():
+    m = classification_metrics([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0],
+                               labels=["neutral", "happy", "sad", "angry"])
+    assert m["confusion"] == [[1, 1, 0, 0], [0, 1, 0, 0], [1, 0, 2, 0], [0, 0, 0, 0]]
+    assert m["per_class_recall"] == pytest.approx({"neutral": 0.5, "happy": 1.0, "sad": 2 / 3})
+    assert m["uar"] == pytest.approx((0.5 + 1.0 + 2 / 3) / 3)  # angry is absent: not averaged
+    assert m["n"] == 6
+
+
+def test_metric_inputs_are_checked():
+    with pytest.raises(ValueError, match="differ in length"):
+        uar([0, 1], [0])
+    with pytest.raises(ValueError, match="zero utterances"):
+        uar([], [])
+
+
+def test_concordance_cc_values():
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    assert concordance_cc(x, x) == pytest.approx(1.0)
+    assert concordance_cc(x + 1.0, x) < 1.0  # a shift is penalised, unlike Pearson's r
+    assert concordance_cc(-x, x) == pytest.approx(-1.0)
+
+
+def test_pool_utterances_means_per_utterance():
+    values = np.array([[1.0, 0.0], [0.0, 1.0], [0.2, 0.8]])
+    ids, pooled = pool_utterances(values, np.array([5, 5, 7]))
+    assert ids.tolist() == [5, 7]
+    np.testing.assert_allclose(pooled, [[0.5, 0.5], [0.2, 0.8]])
+
+
+# ---------------------------------------------------------------------------- tiny data
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("sertutor-data")
+
+
+@pytest.fixture(scope="module")
+def tiny(data_dir):
+    cfg = get_config("tiny")
+    return prepare_data(cfg, test_corpora=("synth-field",), progress=False, data_dir=data_dir)
+
+
+@pytest.fixture(scope="module")
+def tiny_low_labels(data_dir):
+    cfg = get_config("tiny", train__label_fraction=0.3)
+    return prepare_data(cfg, progress=False, data_dir=data_dir)
+
+
+def _trainer(data, variant="full", **train):
+    cfg = get_config("tiny", model__variant=variant,
+                     **{f"train__{k}": v for k, v in train.items()})
+    torch.manual_seed(cfg.train.seed)
+    model = build_model(cfg, n_speakers=len(data.label_maps.speakers))
+    return Trainer(model, data.streams, config=cfg, device="cpu", progress=False)
+
+
+def test_prepare_data_is_speaker_independent(tiny):
+    m = tiny.manifests
+    train_spk, test_spk = set(m["emotion_train"]["speaker"]), set(m["emotion_test"]["speaker"])
+    assert train_spk and test_spk and not (train_spk & test_spk)
+    s = tiny.streams
+    assert len(s.labelled) > 0 and s.unlabelled is None  # label fraction 1.0
+    assert (s.labelled.emotion >= 0).all()
+    assert (s.aux.emotion == -1).all() and (s.aux.speaker >= 0).all()
+    assert tiny.test.x.shape[1:] == (1, 32, 64)  # (C, n_mels, frames) of the tiny preset
+
+
+def test_label_fraction_moves_labels_to_unlabelled_stream(tiny_low_labels):
+    s = tiny_low_labels.streams
+    assert s.unlabelled is not None
+    assert (s.unlabelled.emotion == -1).all()
+    assert torch.isnan(s.unlabelled.arousal).all()  # dimensional labels hidden too
+    n_lab = len(torch.unique(s.labelled.utt))
+    n_unl = len(torch.unique(s.unlabelled.utt))
+    assert 0.15 < n_lab / (n_lab + n_unl) < 0.5
+
+
+@pytest.mark.parametrize("variant", MODEL_VARIANTS)
+def test_each_variant_runs_its_phases(tiny_low_labels, variant):
+    trainer = _trainer(tiny_low_labels, variant)
+    logs = trainer.train_step()
+    model = trainer.model
+    assert ("recon" in logs) == model.has_decoder
+    assert ("d_z" in logs and "generator" in logs) == model.has_adversaries
+    assert ("speaker" in logs and "gender" in logs) == model.has_aux_heads
+    assert "emotion" in logs and all(math.isfinite(v) for v in logs.values())
+
+
+def test_full_model_learns_beyond_chance(tiny):
+    trainer = _trainer(tiny, "full", steps=150, eval_every=50, patience=10)
+    trainer.fit()
+    first = np.mean([h["emotion"] for h in trainer.history[:10]])
+    last = np.mean([h["emotion"] for h in trainer.history[-10:]])
+    assert last < 0.7 * first  # the emotion loss falls
+    recon = [h["recon"] for h in trainer.history]
+    assert np.mean(recon[-10:]) < np.mean(recon[:10])  # and so does reconstruction
+    from sertutor.evaluate import evaluate_segments
+
+    metrics = evaluate_segments(trainer.model, tiny.test, emotions=tiny.label_maps.emotions)
+    assert metrics["uar"] > 0.45, metrics  # chance is 0.25 for 4 balanced classes
+
+
+class _Interrupt(Callback):
+    def __init__(self, at):
+        self.at = at
+
+    def on_step_end(self, trainer, step, logs):
+        if step == self.at:
+            raise KeyboardInterrupt
+
+
+def test_resume_gives_the_same_final_model(tiny_low_labels, tmp_path):
+    kw = dict(steps=40, eval_every=10, patience=100)
+    straight = _trainer(tiny_low_labels, "full", **kw)
+    straight.out_dir = tmp_path / "a"
+    straight.fit()
+
+    broken = _trainer(tiny_low_labels, "full", **kw)
+    broken.out_dir = tmp_path / "b"
+    broken.callbacks.append(_Interrupt(25))
+    with pytest.raises(KeyboardInterrupt):
+        broken.fit()
+    assert load_checkpoint(tmp_path / "b" / "checkpoint.pt")["step"] == 20
+
+    resumed = _trainer(tiny_low_labels, "full", **kw)
+    resumed.out_dir = tmp_path / "b"
+    resumed.fit(resume_from=tmp_path / "b" / "checkpoint.pt")
+    assert resumed.step_count == straight.step_count == 40
+    assert resumed.evals == straight.evals
+    for key, value in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[key], value, rtol=0, atol=0)
+
+
+def test_checkpoint_is_weights_only(tiny, tmp_path):
+    trainer = _trainer(tiny, "baseline", steps=2, eval_every=2)
+    path = trainer.save(tmp_path / "ok.pt")
+    state = torch.load(path, weights_only=True)  # plain tensors and containers only
+    assert state["step"] == 0 and "config" in state
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("this must never run",))
+
+    bad = tmp_path / "evil.pt"
+    torch.save({"format": 1, "payload": Evil()}, bad)
+    with pytest.raises(ValueError, match="not a loadable sertutor checkpoint"):
+        load_checkpoint(bad)
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load_checkpoint(tmp_path / "missing.pt")
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(2)}, other)
+    with pytest.raises(ValueError, match="not a sertutor checkpoint"):
+        load_checkpoint(other)
+
+
+def test_nan_loss_raises_with_step_and_name(tiny, monkeypatch):
+    import sertutor.losses as L
+
+    trainer = _trainer(tiny, "baseline")
+    monkeypatch.setattr(L, "cross_entropy", lambda *a, **k: torch.tensor(float("nan"),
+                                                                          requires_grad=True))
+    with pytest.raises(TrainingDivergedError, match="step 0: emotion = nan"):
+        trainer.train_step()
+
+
+def test_collapsed_adversarial_game_is_reported(tiny):
+    trainer = _trainer(tiny, "aae")
+    trainer.history = [{"step": i, "acc_d_z": 1.0, "acc_d_y": 0.6} for i in range(40)]
+    with pytest.warns(AdversarialCollapseWarning, match="D_z accuracy 1.00"):
+        trainer._check_collapse()
+    trainer.collapse_warned = False
+    trainer.history = [{"step": i, "acc_d_z": 0.6, "acc_d_y": 0.55} for i in range(40)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trainer._check_collapse()  # a healthy game: no warning
+
+
+def test_early_stopping_keeps_best_weights(tiny):
+    trainer = _trainer(tiny, "baseline", steps=400, eval_every=10, patience=2, lr=0.0)
+    trainer.fit()  # lr 0: validation never improves after the first pass
+    assert trainer.stopped_early and trainer.step_count == 30
+    assert trainer.best_step == 10
+
+
+def test_pipeline_metrics_and_reload(tiny, tmp_path):
+    cfg = get_config("tiny", train__steps=30, train__eval_every=15)
+    trainer, metrics = train_and_evaluate(cfg, tiny, device="cpu", out_dir=tmp_path,
+                                          progress=False)
+    for key in ("uar", "wa", "macro_f1", "per_class_recall", "confusion", "labels"):
+        assert key in metrics
+    assert np.array(metrics["confusion"]).sum() == len(np.unique(tiny.test.utt))
+    assert "synth-field" in metrics["cross_corpus"]
+    assert {"arousal", "valence", "gender_accuracy", "speaker_accuracy"} <= set(metrics)
+    model, config, meta = load_trained(tmp_path / "checkpoint.pt")
+    assert config == cfg and meta["label_maps"]["speakers"]
+    x = tiny.test.x[:4]
+    trainer.model.eval()
+    torch.testing.assert_close(model(x).y, trainer.model(x).y)
