@@ -5,7 +5,7 @@ Runs on the classroom emotion corpus (``synth-emo``, preset ``classroom``) when
 count and length range (the content does not change the speed). Writes
 ``benchmarks/results/features_speed.md``.
 
-    python benchmarks/features_speed.py [--threads 2] [--repeats 3] [--out PATH]
+    python benchmarks/features_speed.py [--threads 1,2] [--repeats 3] [--out PATH]
 """
 
 from __future__ import annotations
@@ -69,13 +69,15 @@ def best_of(fn, repeats: int) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (max 2)")
+    parser.add_argument("--threads", default="1,2",
+                        help="comma-separated torch CPU thread counts to time (each at most 2)")
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats (best is kept)")
     parser.add_argument("--preset", default="classroom")
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "features_speed.md")
     args = parser.parse_args(argv)
-    torch.set_num_threads(min(args.threads, 2))
+    threads = [min(int(t), 2) for t in args.threads.split(",")]
+    torch.set_num_threads(1)
     cfg = get_config(args.preset).features
     manifest, source = corpus(args.preset)
     waves = list(manifest["audio"])
@@ -91,18 +93,25 @@ def main(argv=None) -> int:
     record("librosa, one utterance at a time (`log_mel_librosa`)",
            best_of(lambda: [log_mel_librosa(w, config=cfg) for w in waves], args.repeats))
     with tempfile.TemporaryDirectory() as tmp:
-        for bs in (1, 32):
-            record(f"torchaudio CPU, `extract_features(batch_size={bs}, cache=False)`",
-                   best_of(lambda: extract_features(manifest, config=cfg, batch_size=bs,
-                                                    cache=False, progress=False),
-                           args.repeats))
-        extract_features(manifest, config=cfg, cache_dir=tmp, progress=False)  # fill the cache
-        record("cache hit, `extract_features(cache=True)` (incl. key hashing)",
-               best_of(lambda: extract_features(manifest, config=cfg, cache_dir=tmp,
-                                                progress=False), args.repeats))
+        for n_threads in threads:
+            torch.set_num_threads(n_threads)
+            for bs in (1, 32):
+                record(f"torchaudio CPU, {n_threads} thread(s), `extract_features(batch_size="
+                       f"{bs}, cache=False)`",
+                       best_of(lambda: extract_features(manifest, config=cfg, batch_size=bs,
+                                                        cache=False, progress=False),
+                               args.repeats))
+        torch.set_num_threads(threads[0])
         cfg_d = get_config(args.preset, features__deltas=True).features
-        record("torchaudio CPU, batch 32, with deltas (3 channels)",
+        record(f"torchaudio CPU, {threads[0]} thread(s), batch 32, with deltas (3 channels)",
                best_of(lambda: extract_features(manifest, config=cfg_d, cache=False,
+                                                progress=False), args.repeats))
+        start = time.perf_counter()
+        extract_features(manifest, config=cfg, cache_dir=tmp, progress=False)
+        record("first call with cache: extract + hash + write the cache file",
+               time.perf_counter() - start, "one run")
+        record("cache hit: `extract_features(cache=True)` (hash + read)",
+               best_of(lambda: extract_features(manifest, config=cfg, cache_dir=tmp,
                                                 progress=False), args.repeats))
         if torch.cuda.is_available():
             extract_features(manifest, config=cfg, device="cuda", cache=False, progress=False)
@@ -128,8 +137,12 @@ def main(argv=None) -> int:
         f"Command: `python benchmarks/features_speed.py --threads {args.threads} "
         f"--repeats {args.repeats}`",
         "",
+        "librosa runs single-threaded (numpy FFT); torch threads as listed. The machine is "
+        "shared with other jobs, so times vary between runs (a 2-thread OpenMP run stalls "
+        "when another process holds a core; 1 thread is the robust setting there).",
+        "",
         f"- Machine: {cpu}, {os.cpu_count()} logical CPUs visible (shared with other jobs), "
-        f"torch threads: {torch.get_num_threads()}, CUDA device: {gpu}",
+        f"torch threads timed: {threads}, CUDA device: {gpu}",
         f"- Software: Python {platform.python_version()}, torch {torch.__version__}, "
         f"numpy {np.__version__}, librosa {__import__('librosa').__version__}",
         f"- Data: {len(waves)} utterances, {audio_s:.0f} s of 16 kHz audio, from {source}.",

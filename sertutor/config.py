@@ -168,7 +168,7 @@ PRESETS: dict[str, Config] = {
     "tiny": Config(
         name="tiny",
         features=FeatureConfig(n_mels=32, segment_frames=64, segment_hop=32),
-        synth=SynthConfig(emo_speakers=6, emo_utts_per_emotion=4, emo_utts_per_extended=1,
+        synth=SynthConfig(emo_speakers=10, emo_utts_per_emotion=5, emo_utts_per_extended=1,
                           aux_speakers=12, aux_utts_per_speaker=4, field_speakers=4,
                           field_utts_per_emotion=3, min_duration_s=0.8, max_duration_s=1.6),
         model=ModelConfig(channels=(8, 16), hidden_dim=32, z_dim=4, disc_hidden=32,

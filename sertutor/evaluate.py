@@ -108,6 +108,8 @@ def concordance_cc(pred: Sequence[float], target: Sequence[float]) -> float:
     if pred_t.shape != target_t.shape or pred_t.ndim != 1:
         raise ValueError(f"pred and target must be 1-D and of equal length, got "
                          f"{tuple(pred_t.shape)} and {tuple(target_t.shape)}")
+    if int(torch.isfinite(target_t).sum()) < 2:
+        raise ValueError("CCC needs at least 2 rated utterances (finite targets)")
     return float(ccc(pred_t, target_t))
 
 

@@ -20,8 +20,9 @@ centring            ``center=True`` with zero (``"constant"``) padding of ``n_ff
                     ``t * hop_length``
 mel filterbank      Slaney mel scale, Slaney (area) normalisation (librosa's default),
                     ``f_min`` .. ``f_max`` (``sample_rate / 2`` when None)
-decibels            ``10 * log10(max(power, 1e-10))`` (reference 1.0; ``20 * log10`` of
-                    magnitude when ``power == 1``), then clipped from below at
+decibels            ``10 * log10(max(power, 1e-10))`` (reference 1.0; with ``power == 1``
+                    ``20 * log10(max(magnitude, 1e-5))``, librosa's ``amplitude_to_db``
+                    floor, where torchaudio's would be 1e-10), then clipped from below at
                     ``max - top_db`` where ``max`` is the maximum **of that utterance's
                     valid frames** (not of the batch, as torchaudio's ``AmplitudeToDB``
                     would do)

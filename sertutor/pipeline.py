@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .config import PRESETS, Config, get_config
+from .config import Config, get_config
 from .storage import atomic_write_text
 
 __all__ = ["PreparedData", "prepare_data", "build_model", "train_and_evaluate", "run"]
@@ -58,10 +58,6 @@ class PreparedData:
         for role, df in self.manifests.items():
             out[f"{role}_utterances"] = len(df)
         return out
-
-
-def _preset_name(config: Config) -> str:
-    return config.name if config.name in PRESETS else "classroom"
 
 
 def _hide_labels(df: pd.DataFrame) -> pd.DataFrame:
@@ -103,8 +99,7 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
     if not 0.0 < config.train.label_fraction <= 1.0:
         raise ValueError(f"label_fraction must lie in (0, 1], got {config.train.label_fraction}")
     fc, seed = config.features, config.train.seed
-    preset = _preset_name(config)
-
+    preset = config  # synthetic corpora are generated with config.synth
     def features(df: pd.DataFrame):
         return extract_features(df, config=fc, progress=progress,
                                 cache_dir=None if data_dir is None else Path(data_dir) / "features")
@@ -326,7 +321,7 @@ def evaluate_checkpoint(path: str | os.PathLike, *, corpus: str, device: str = "
     from .features import NormStats
 
     model, config, meta = load_trained(path, device=device)
-    df = load_corpus(corpus, preset=_preset_name(config), data_dir=data_dir)
+    df = load_corpus(corpus, preset=config, data_dir=data_dir)
     df = df[df["emotion"] != ""].reset_index(drop=True)
     if df.empty:
         raise ValueError(f"{corpus}: no utterance with a 4-class emotion label to evaluate on")

@@ -153,9 +153,13 @@ class _Phases(nn.Module):
             x, n_emotion = args
             codes = m.encode(x)
             return m.discriminate_z(codes.z), m.discriminate_y(codes.y[:n_emotion])
-        if phase == "supervise":  # x -> all head outputs
+        if phase == "supervise":  # x -> the head outputs the supervised losses use
             (x,) = args
-            return m(x)
+            out = m(x, reconstruct=False)
+            if not m.has_aux_heads:
+                return (out.y_logits,)
+            return (out.y_logits, out.speaker_logits, out.gender_logits, out.arousal_logits,
+                    out.valence_logits, out.arousal, out.valence)
         raise ValueError(f"unknown phase {phase!r}")
 
 
@@ -318,27 +322,28 @@ class Trainer:
         # Phase 3 - supervised: emotion (and dimensions) on labelled, speaker/gender on aux.
         x_sup = torch.cat([x_l, x_a]) if (use_aux and m.has_aux_heads) else x_l
         with self._autocast():
-            out = self.net("supervise", x_sup)
-        n_l = len(x_l)
-        loss_emotion = L.cross_entropy(out.y_logits[:n_l], self._field(s.labelled, "emotion",
-                                                                       idx_l))
+            heads = self.net("supervise", x_sup)
+        y_logits, n_l = heads[0], len(x_l)
+        loss_emotion = L.cross_entropy(y_logits[:n_l], self._field(s.labelled, "emotion", idx_l))
         total = cfg.w_emotion * loss_emotion
         logs["emotion"] = loss_emotion.item()
         if m.has_aux_heads:
-            loss_dim = out.y_logits.new_zeros((), dtype=torch.float32)
-            for dim in ("arousal", "valence"):
+            _, speaker_logits, gender_logits, *dims = heads
+            loss_dim = y_logits.new_zeros((), dtype=torch.float32)
+            for dim, bin_logits, value_pred in (("arousal", dims[0], dims[2]),
+                                                ("valence", dims[1], dims[3])):
                 bins = self._field(s.labelled, f"{dim}_bin", idx_l)
                 value = self._field(s.labelled, dim, idx_l)
-                loss_dim = loss_dim + L.cross_entropy(getattr(out, f"{dim}_logits")[:n_l], bins)
-                if torch.isfinite(value).sum() >= 2:
-                    loss_dim = loss_dim + L.ccc_loss(getattr(out, dim)[:n_l], value)
+                rated = (torch.isfinite(value).sum() >= 2).float()  # CCC needs >= 2 ratings
+                loss_dim = loss_dim + L.cross_entropy(bin_logits[:n_l], bins) \
+                    + rated * L.ccc_loss(value_pred[:n_l], value)
             total = total + cfg.w_dimensional * loss_dim
             logs["dimensional"] = loss_dim.item()
             if use_aux:
                 spk = self._field(s.aux, "speaker", idx_a)
                 gen = self._field(s.aux, "gender", idx_a)
-                loss_spk = L.cross_entropy(out.speaker_logits[n_l:], spk)
-                loss_gen = L.cross_entropy(out.gender_logits[n_l:], gen)
+                loss_spk = L.cross_entropy(speaker_logits[n_l:], spk)
+                loss_gen = L.cross_entropy(gender_logits[n_l:], gen)
                 total = total + cfg.w_speaker * loss_spk + cfg.w_gender * loss_gen
                 logs.update(speaker=loss_spk.item(), gender=loss_gen.item())
         self._update(self.opt, total)

@@ -463,7 +463,7 @@ def _known_names() -> str:
     return ", ".join(list(SYNTHETIC_CORPORA) + list(_REGISTRY))
 
 
-def load_corpus(spec: str, *, preset: str = "classroom", data_dir: PathLike | None = None,
+def load_corpus(spec: str, *, preset: Any = "classroom", data_dir: PathLike | None = None,
                 check_audio: bool = True, **loader_kwargs: Any) -> pd.DataFrame:
     """Load a corpus by spec into the manifest.
 
@@ -475,8 +475,9 @@ def load_corpus(spec: str, *, preset: str = "classroom", data_dir: PathLike | No
         or a synthetic corpus name, ``"synth-emo"``, ``"synth-aux"``, ``"synth-field"``,
         optionally with a preset: ``"synth-emo@tiny"``. Names are case-insensitive;
         :func:`list_corpora` lists them.
-    preset : str
-        Preset for synthetic corpora (``tiny``, ``classroom``, ``paper``); a ``@preset`` in the
+    preset : str or Config
+        Preset for synthetic corpora (``tiny``, ``classroom``, ``paper``, or a ``Config`` whose
+        ``synth`` section sets the sizes); a ``@preset`` in the
         spec wins. Real corpora ignore it.
     data_dir : path-like, optional
         Synthetic corpora: where generated audio is stored (default

@@ -163,8 +163,12 @@ def cache_path(manifest: pd.DataFrame, config: FeatureConfig,
 
     ``<cache_dir or data_dir()/features>/<corpus>-<cache_key>.npz``.
     """
+    return _cache_file(manifest, cache_key(manifest, config), cache_dir)
+
+
+def _cache_file(manifest: pd.DataFrame, key: str, cache_dir) -> Path:
     folder = Path(cache_dir) if cache_dir is not None else data_dir() / "features"
-    return folder / f"{_corpus_name(manifest)}-{cache_key(manifest, config)}.npz"
+    return folder / f"{_corpus_name(manifest)}-{key}.npz"
 
 
 def _approx_length(audio: Any, path: str, sample_rate: int) -> int:
@@ -263,7 +267,8 @@ def _load_cache(path: Path, key: str, config: FeatureConfig,
         raise ValueError("utterance ids do not match the manifest")
     if not np.all(np.isfinite(data)):
         raise ValueError("features hold non-finite values")
-    pieces = np.split(data, np.cumsum(lengths)[:-1], axis=-1)  # n x (C, n_mels, T_i)
+    pieces = [np.ascontiguousarray(p)  # n x (C, n_mels, T_i)
+              for p in np.split(data, np.cumsum(lengths)[:-1], axis=-1)]
     return dict(zip(ids, pieces)), skipped
 
 
@@ -328,10 +333,10 @@ def extract_features(manifest: pd.DataFrame, *, config: FeatureConfig, device: s
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     manifest = manifest.reset_index(drop=True)
-    key = cache_key(manifest, config)
-    path = cache_path(manifest, config, cache_dir)
+    key = cache_key(manifest, config) if cache else ""
+    path = _cache_file(manifest, key, cache_dir) if cache else None
     by_id: dict[str, np.ndarray] | None = None
-    if cache and path.is_file():
+    if path is not None and path.is_file():
         try:
             by_id, skipped = _load_cache(path, key, config, manifest)
         except Exception as exc:  # truncated zip, bad CRC, wrong contents...: rebuild
@@ -341,7 +346,7 @@ def extract_features(manifest: pd.DataFrame, *, config: FeatureConfig, device: s
     if by_id is None:
         by_id, skipped = _compute(manifest, config, str(device), int(batch_size), progress,
                                   desc=f"log-mel {_corpus_name(manifest)}")
-        if by_id and cache:
+        if by_id and path is not None:
             ids = [u for u in manifest["utt_id"] if u in by_id]
             _save_cache(path, key, config, ids, [by_id[u] for u in ids], skipped)
     _warn_skipped(skipped, len(manifest))
@@ -351,8 +356,7 @@ def extract_features(manifest: pd.DataFrame, *, config: FeatureConfig, device: s
     keep = manifest["utt_id"].isin(by_id).to_numpy()
     kept = manifest[keep].reset_index(drop=True)
     return FeatureSet(manifest=kept, features=[by_id[u] for u in kept["utt_id"]],
-                      config=config, skipped=list(skipped),
-                      cache_file=path if cache else None)
+                      config=config, skipped=list(skipped), cache_file=path)
 
 
 # ================================================================================== labels

@@ -261,7 +261,7 @@ class MultiTaskAAE(nn.Module):
                              f"(B, {cfg.z_dim}), got {tuple(y.shape)} and {tuple(z.shape)}")
         return self.decoder(y, z)
 
-    def forward(self, x: torch.Tensor) -> AAEOutput:
+    def forward(self, x: torch.Tensor, *, reconstruct: bool = True) -> AAEOutput:
         """Run every part the variant has.
 
         Parameters
@@ -269,6 +269,9 @@ class MultiTaskAAE(nn.Module):
         x : Tensor, shape (B, C, n_mels, T)
             Normalised log-mel segments; the shape must match the FeatureConfig the model was
             built with.
+        reconstruct : bool
+            Run the decoder too (if the variant has one). The supervised training phase skips
+            it: it needs only the heads.
 
         Returns
         -------
@@ -282,7 +285,7 @@ class MultiTaskAAE(nn.Module):
         """
         h, y_logits, y, z = self.encode(x)
         out = AAEOutput(h=h, y_logits=y_logits, y=y, z=z)
-        if self.decoder is not None:
+        if self.decoder is not None and reconstruct:
             out.recon = self.decoder(y, z)  # (B, C, n_mels, T)
         if self.has_aux_heads:
             h_drop = self.dropout(h)
