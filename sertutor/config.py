@@ -89,7 +89,7 @@ class ModelConfig:
     """Sizes of the multi-task semi-supervised AAE (see :mod:`sertutor.models`)."""
 
     variant: str = "full"  # one of MODEL_VARIANTS
-    channels: tuple[int, ...] = (16, 32, 64)  # conv channels; each block halves mel and time
+    channels: tuple[int, ...] = (8, 16, 32)  # conv channels; each block halves mel and time
     hidden_dim: int = 128  # size of the shared hidden vector h
     z_dim: int = 8  # size of the continuous style code z
     n_emotions: int = 4  # size of the categorical emotion code y
@@ -104,8 +104,8 @@ class ModelConfig:
 class TrainConfig:
     """Schedule and loss weights of the semi-supervised multi-task loop (:mod:`sertutor.train`)."""
 
-    steps: int = 1500  # optimiser steps (one step = one batch from every stream)
-    batch_size: int = 32  # segments per batch in each stream
+    steps: int = 700  # optimiser steps (one step = one batch from every stream)
+    batch_size: int = 16  # segments per batch in each stream
     lr: float = 1e-3  # Adam learning rate of encoder, decoder and heads
     disc_lr: float = 2e-4  # Adam learning rate of the discriminators
     weight_decay: float = 1e-4  # L2 penalty of the main optimiser
@@ -117,7 +117,7 @@ class TrainConfig:
     w_gender: float = 0.3  # weight of the gender cross-entropy (auxiliary corpus)
     w_dimensional: float = 0.3  # weight of the arousal / valence losses (bins + CCC)
     eval_every: int = 100  # steps between validation passes
-    patience: int = 5  # validation passes without improvement before early stopping
+    patience: int = 4  # validation passes without improvement before early stopping
     val_fraction: float = 0.15  # share of training speakers held out for validation
     seed: int = 0  # fixes data order, label subset and initialisation
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
@@ -175,6 +175,7 @@ PRESETS: dict[str, Config] = {
                           head_hidden=32),
         train=TrainConfig(steps=120, batch_size=16, eval_every=40, patience=3),
     ),
+    # Sized for Binder's free tier (2 cores, 2 GB): `sertutor train` in <= 3 minutes on CPU.
     "classroom": Config(name="classroom"),
     "paper": Config(
         name="paper",
