@@ -1,0 +1,39 @@
+"""The shipped classroom checkpoint loads (weights only) and scores what its record says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sertutor import pretrained
+from sertutor.data.manifest import EMOTIONS
+from sertutor.evaluate import evaluate_segments
+from sertutor.features import NormStats
+from sertutor.pipeline import prepare_data
+
+
+def test_shipped_checkpoint_is_listed_and_small():
+    assert "classroom" in pretrained.available()
+    assert pretrained.path("classroom").stat().st_size < 10e6
+    state = torch.load(pretrained.path("classroom"), weights_only=True)
+    assert state["opt"] is None  # inference-only: no optimiser state shipped
+    with pytest.raises(ValueError, match="available"):
+        pretrained.path("huge")
+
+
+def test_pretrained_scores_its_recorded_metrics():
+    model, config, meta = pretrained.load("classroom")
+    record = pretrained.recorded_metrics("classroom")
+    assert config.name == "classroom" and config.model.variant == "full"
+    test = record["test"]
+    # rebuild the held-out speakers of the run that made it (no auxiliary corpus needed)
+    data = prepare_data(config, aux_corpus=None, fold=test["fold"], n_folds=test["n_folds"],
+                        progress=False)
+    stored = NormStats.from_dict(meta["norm_stats"]["emotion"])
+    np.testing.assert_allclose(stored.mean, data.norm_stats["emotion"].mean, atol=1e-4)
+    metrics = evaluate_segments(model, data.test, emotions=EMOTIONS)
+    assert metrics["n"] == test["n_utterances"]
+    assert metrics["uar"] == pytest.approx(record["uar"], abs=1e-3)
+    assert metrics["confusion"] == record["confusion"]
+    assert metrics["uar"] > 0.45  # well above chance (0.25) on unseen speakers
