@@ -96,9 +96,13 @@ def load_audio(path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
         audio, rate = sf.read(str(path), dtype="float32", always_2d=True)  # (n_samples, ch)
     except Exception as sf_exc:  # libsndfile could not parse it: try librosa's decoders
         try:
+            import warnings
+
             import librosa
 
-            audio, rate = librosa.load(str(path), sr=None, mono=False)
+            with warnings.catch_warnings():  # librosa's audioread fallback warns of its future
+                warnings.simplefilter("ignore")
+                audio, rate = librosa.load(str(path), sr=None, mono=False)
             audio = np.atleast_2d(audio).T  # (n_samples, ch)
         except Exception:
             raise AudioError(path, f"unreadable audio ({sf_exc})") from sf_exc
