@@ -32,10 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def corpus(preset: str = "classroom"):
     """The manifest to time, and a sentence saying what it is."""
     try:
-        from sertutor.data.synth import load_synth
+        from sertutor.data.synth import generate_corpus
 
-        m = load_synth("synth-emo", preset=preset)
-        return m, f"`load_synth(\"synth-emo\", preset=\"{preset}\")`"
+        m = generate_corpus("synth-emo", preset=preset)  # audio in memory: no decoding timed
+        return m, f"the classroom corpus, `generate_corpus(\"synth-emo\", preset=\"{preset}\")`"
     except Exception as exc:  # not written yet, or failing: a stand-in of the same size
         s = get_config(preset).synth
         n = s.emo_speakers * (4 * s.emo_utts_per_emotion + 4 * s.emo_utts_per_extended)
