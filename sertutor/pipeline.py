@@ -60,16 +60,6 @@ class PreparedData:
         return out
 
 
-def _hide_labels(df: pd.DataFrame) -> pd.DataFrame:
-    """The unlabelled stream: the same rows with every emotion label removed."""
-    df = df.copy()
-    df["emotion"] = ""
-    df["emotion_extended"] = ""
-    for col in ("arousal", "valence", "dominance"):
-        df[col] = np.nan
-    return df
-
-
 def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
                  aux_corpus: str | None = "synth-aux", test_corpora: Sequence[str] = (),
                  fold: int = 0, n_folds: int = 5, progress: bool = True,
@@ -90,8 +80,8 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
         Which fold of speaker groups is the test set.
     """
     from .data.corpora import load_corpus
-    from .data.dataset import (LabelMaps, extract_features, group_folds, label_subset,
-                               make_segments, split_groups)
+    from .data.dataset import (FeatureSet, LabelMaps, extract_features, group_folds,
+                               label_subset, make_segments, split_groups)
     from .data.manifest import EMOTIONS
     from .features import NormStats
     from .train import Streams
@@ -99,63 +89,56 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
     if not 0.0 < config.train.label_fraction <= 1.0:
         raise ValueError(f"label_fraction must lie in (0, 1], got {config.train.label_fraction}")
     fc, seed = config.features, config.train.seed
-    preset = config  # synthetic corpora are generated with config.synth
-    def features(df: pd.DataFrame):
-        return extract_features(df, config=fc, progress=progress,
-                                cache_dir=None if data_dir is None else Path(data_dir) / "features")
+    cache_dir = None if data_dir is None else Path(data_dir) / "features"
 
-    def subset(fs, idx, *, hide: bool = False):
-        sub = fs.subset(idx)
-        if hide:
-            sub.manifest = _hide_labels(sub.manifest)
-        return sub
+    def features(spec: str) -> "FeatureSet":
+        # synthetic corpora are generated with config.synth
+        df = load_corpus(spec, preset=config, data_dir=data_dir)
+        return extract_features(df, config=fc, progress=progress, cache_dir=cache_dir)
 
     # 1. Emotion corpus: the 4-class utterances, split by speaker group.
-    emo = load_corpus(emotion_corpus, preset=preset, data_dir=data_dir)
-    emo = emo[emo["emotion"] != ""].reset_index(drop=True)
-    if emo.empty:
+    fs_emo = features(emotion_corpus)
+    fs_emo = fs_emo.subset(fs_emo.manifest["emotion"].to_numpy() != "")
+    if len(fs_emo) == 0:
         raise ValueError(f"{emotion_corpus}: no utterance has one of the 4 emotion classes "
                          f"{list(EMOTIONS)}")
-    fs_emo = features(emo)
     folds = group_folds(fs_emo.manifest, n_folds=n_folds, seed=seed)
     train_idx, test_idx = folds[fold % len(folds)]
-    fs_train_all = subset(fs_emo, train_idx)
+    fs_train_all = fs_emo.subset(train_idx)
     fit_idx, val_idx = split_groups(fs_train_all.manifest, fraction=config.train.val_fraction,
                                     seed=seed)
-    fs_fit = subset(fs_train_all, fit_idx)
+    fs_fit = fs_train_all.subset(fit_idx)
     keep = label_subset(fs_fit.manifest, fraction=config.train.label_fraction, seed=seed)
 
     # 2. Auxiliary corpus: one utterance per speaker held out to score the speaker head.
-    fs_aux = aux_fit = aux_held = None
+    aux_fit = aux_held = None
     if aux_corpus:
-        aux = load_corpus(aux_corpus, preset=preset, data_dir=data_dir)
-        fs_aux = features(aux)
+        fs_aux = features(aux_corpus)
         last = fs_aux.manifest.groupby("speaker").cumcount(ascending=False) == 0
         many = fs_aux.manifest.groupby("speaker")["speaker"].transform("size") > 1
         held = (last & many).to_numpy()
-        aux_fit, aux_held = subset(fs_aux, np.flatnonzero(~held)), \
-            subset(fs_aux, np.flatnonzero(held))
+        aux_fit, aux_held = fs_aux.subset(~held), fs_aux.subset(held)
 
     label_maps = LabelMaps.fit(aux_fit.manifest if aux_fit is not None else fs_fit.manifest)
-    stats = {"emotion": NormStats.fit(fs_fit.features + [fs_train_all.features[i]
-                                                         for i in val_idx])}
+    stats = {"emotion": NormStats.fit(fs_train_all.features)}  # all training speakers' audio
     if aux_fit is not None:
         stats["aux"] = NormStats.fit(aux_fit.features)
 
-    def segments(fs, role):
+    def segments(fs, role, *, hide_labels: bool = False):
         return make_segments(fs, stats=stats[role], frames=fc.segment_frames,
-                             hop=fc.segment_hop, label_maps=label_maps)
+                             hop=fc.segment_hop, label_maps=label_maps,
+                             label_mask=np.zeros(len(fs), bool) if hide_labels else None)
 
     unlabelled = None
-    if (~keep).any():
-        unlabelled = segments(subset(fs_fit, np.flatnonzero(~keep), hide=True), "emotion")
+    if (~keep).any():  # the unlabelled stream: same audio, every emotion label hidden
+        unlabelled = segments(fs_fit.subset(~keep), "emotion", hide_labels=True)
     streams = Streams(
-        labelled=segments(subset(fs_fit, np.flatnonzero(keep)), "emotion"),
+        labelled=segments(fs_fit.subset(keep), "emotion"),
         unlabelled=unlabelled,
         aux=segments(aux_fit, "aux") if aux_fit is not None else None,
-        val=segments(subset(fs_train_all, val_idx), "emotion") if len(val_idx) else None,
+        val=segments(fs_train_all.subset(val_idx), "emotion") if len(val_idx) else None,
     )
-    test = segments(subset(fs_emo, test_idx), "emotion")
+    test = segments(fs_emo.subset(test_idx), "emotion")
     aux_test = segments(aux_held, "aux") if aux_held is not None and len(aux_held.manifest) \
         else None
 
@@ -164,11 +147,10 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
     manifests = {"emotion_train": fs_fit.manifest,
                  "emotion_test": fs_emo.manifest.iloc[test_idx].reset_index(drop=True)}
     for spec in test_corpora:
-        df = load_corpus(spec, preset=preset, data_dir=data_dir)
-        df = df[df["emotion"] != ""].reset_index(drop=True)
-        if df.empty:
+        fs = features(spec)
+        fs = fs.subset(fs.manifest["emotion"].to_numpy() != "")
+        if len(fs) == 0:
             raise ValueError(f"{spec}: no utterance with a 4-class emotion label to test on")
-        fs = features(df)
         stats[spec] = NormStats.fit(fs.features)
         cross[spec] = segments(fs, spec)
         manifests[spec] = fs.manifest
