@@ -10,7 +10,6 @@ independent: seed s also picks test fold s) and copies its table to
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -40,7 +39,6 @@ def main() -> None:
     proc = subprocess.run(cmd)
     if proc.returncode != 0:
         sys.exit("the ablation failed")
-    results = json.loads((out / "results.json").read_text())
     RESULTS.mkdir(exist_ok=True)
     shutil.copy(out / "results.json", RESULTS / f"{args.name}.json")
     argv = " ".join(sys.argv[1:])

@@ -150,7 +150,7 @@ def predict(model: torch.nn.Module, segments, *, batch_size: int = 256,
 
     Returns a dict with ``y_prob`` (S, K), ``h`` (S, hidden) and, where the model has them,
     ``z`` (S, z_dim), ``arousal_prob`` / ``valence_prob`` (S, n_bins), ``arousal`` / ``valence``
-    (S,), ``gender_prob`` (S, 2).
+    (S,), ``gender_prob`` (S, 2), ``speaker_prob`` (S, n_speakers).
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
@@ -165,7 +165,8 @@ def predict(model: torch.nn.Module, segments, *, batch_size: int = 256,
                 parts.update(arousal_prob=out.arousal_logits.softmax(-1),
                              valence_prob=out.valence_logits.softmax(-1),
                              arousal=out.arousal, valence=out.valence,
-                             gender_prob=out.gender_logits.softmax(-1))
+                             gender_prob=out.gender_logits.softmax(-1),
+                             speaker_prob=out.speaker_logits.softmax(-1))
             for key, value in parts.items():
                 if value is not None:  # z is None for variants without a decoder
                     chunks.setdefault(key, []).append(value.float().cpu().numpy())

@@ -183,20 +183,14 @@ def _seed_everything(seed: int) -> None:
 def evaluate_all(model, data: PreparedData, *, device=None) -> dict[str, Any]:
     """Metrics on the held-out speakers, the auxiliary hold-out and every cross-corpus set."""
     from .data.manifest import EMOTIONS
-    from .evaluate import evaluate_segments, predict, pool_utterances, weighted_accuracy
+    from .evaluate import evaluate_segments, pool_utterances, predict, weighted_accuracy
 
     emotions = EMOTIONS[:data.config.model.n_emotions]
     metrics: dict[str, Any] = dict(evaluate_segments(model, data.test, emotions=emotions,
                                                      device=device))
     if data.aux_test is not None and getattr(model, "has_aux_heads", False):
-        import torch
-
-        with torch.no_grad():
-            model.eval()
-            dev = next(model.parameters()).device
-            logits = [model(data.aux_test.x[i:i + 256].to(dev)).speaker_logits.float().cpu()
-                      for i in range(0, len(data.aux_test), 256)]
-        _, prob = pool_utterances(torch.cat(logits).softmax(-1), data.aux_test.utt)
+        out = predict(model, data.aux_test, device=device)
+        _, prob = pool_utterances(out["speaker_prob"], data.aux_test.utt)
         _, spk = pool_utterances(data.aux_test.speaker.float(), data.aux_test.utt)
         metrics["speaker_accuracy"] = weighted_accuracy(spk.round().astype(int),
                                                         prob.argmax(1))

@@ -45,7 +45,6 @@ def _metric_table(metrics: dict[str, Any]) -> str:
 
 def write_report(path: str | Path, *, trainer, data, metrics: dict[str, Any]) -> Path:
     """Write the run's HTML report atomically and return its path."""
-    from .data.manifest import EMOTIONS
     from .widgets.figures import (confusion_figure, embed_2d, latent_figure,
                                   training_curves_figure)
 

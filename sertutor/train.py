@@ -25,13 +25,12 @@ game and of NaN losses, bf16 autocast on CUDA, atomic checkpoints loaded with
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
