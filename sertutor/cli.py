@@ -90,7 +90,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
     from .config import get_config
     from .pipeline import run
-    from .train import init_distributed
+    from .train import init_distributed, shutdown_distributed
 
     overrides = {"model__variant": args.model, "train__label_fraction": args.label_fraction,
                  "train__seed": args.seed}
@@ -102,9 +102,15 @@ def _run_train(args: argparse.Namespace) -> int:
     if tests is None:
         tests = ["synth-field"] if args.emotion_corpus.split("@")[0] == "synth-emo" else []
     aux = None if args.aux_corpus.lower() == "none" else args.aux_corpus
-    metrics = run(config, emotion_corpus=args.emotion_corpus, aux_corpus=aux,
-                  test_corpora=tests, out_dir=args.out, device=device, resume=args.resume,
-                  fold=args.seed, report=not args.no_report, progress=not args.quiet)
+    try:
+        metrics = run(config, emotion_corpus=args.emotion_corpus, aux_corpus=aux,
+                      test_corpora=tests, out_dir=args.out, device=device,
+                      resume=args.resume, fold=args.seed, report=not args.no_report,
+                      progress=not args.quiet)
+    except BaseException:
+        shutdown_distributed(wait=False)
+        raise
+    shutdown_distributed()
     if metrics and "uar" in metrics:
         summary = {k: metrics[k] for k in ("uar", "wa", "macro_f1")}
         summary["cross_corpus_uar"] = {k: v["uar"] for k, v in metrics["cross_corpus"].items()}

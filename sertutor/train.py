@@ -548,3 +548,18 @@ def init_distributed(device: str = "auto") -> str:
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
     return str(dev)
+
+
+def shutdown_distributed(*, wait: bool = True) -> None:
+    """Leave the process group cleanly: wait for every rank (``wait``), then destroy it.
+
+    A rank that exits while others still use the group (rank 0 evaluates and writes after
+    training) can abort in the backend's teardown, so the command calls this before exiting.
+    After an error, pass ``wait=False``: the other ranks may never reach the barrier.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        if wait:
+            dist.barrier()
+        dist.destroy_process_group()
