@@ -270,7 +270,8 @@ class Trainer:
         # Draw one batch per stream.
         idx_l, x_l = self._batch(s.labelled)  # (B, C, n_mels, T) labelled emotion segments
         emo_parts, all_parts, mask_parts = [x_l], [x_l], [s.labelled.mask[idx_l]]
-        if s.unlabelled is not None and len(s.unlabelled):
+        # Unlabelled audio only feeds the unsupervised phases (reconstruction, priors).
+        if s.unlabelled is not None and len(s.unlabelled) and (m.has_decoder or m.has_adversaries):
             idx_u, x_u = self._batch(s.unlabelled)  # (B, C, n_mels, T) label hidden
             emo_parts.append(x_u)
             all_parts.append(x_u)

@@ -116,6 +116,16 @@ def test_each_variant_runs_its_phases(tiny_low_labels, variant):
     assert "emotion" in logs and all(math.isfinite(v) for v in logs.values())
 
 
+@pytest.mark.parametrize("variant", MODEL_VARIANTS)
+def test_unlabelled_stream_is_drawn_only_by_unsupervised_phases(tiny_low_labels, variant):
+    trainer = _trainer(tiny_low_labels, variant)
+    drawn, batch = [], trainer._batch
+    trainer._batch = lambda segments: drawn.append(segments) or batch(segments)
+    trainer.train_step()
+    uses_unlabelled = any(s is tiny_low_labels.streams.unlabelled for s in drawn)
+    assert uses_unlabelled == (trainer.model.has_decoder or trainer.model.has_adversaries)
+
+
 def test_full_model_learns_beyond_chance(tiny):
     trainer = _trainer(tiny, "full", steps=150, eval_every=50, patience=10)
     trainer.fit()
