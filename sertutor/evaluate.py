@@ -159,7 +159,7 @@ def predict(model: torch.nn.Module, segments, *, batch_size: int = 256,
     try:
         for start in range(0, len(segments), batch_size):
             x = segments.x[start:start + batch_size].to(device, non_blocking=True)
-            out = model(x)
+            out = model(x, reconstruct=False)  # the decoder is not needed here
             parts = {"y_prob": out.y, "h": out.h, "z": out.z}
             if out.arousal_logits is not None:
                 parts.update(arousal_prob=out.arousal_logits.softmax(-1),

@@ -9,6 +9,11 @@ The model sees log-mel spectrogram segments. This module turns waveforms into th
    the features notebook uses it because every step is a plain numpy call.
 3. :class:`NormStats`: per-corpus mean / standard deviation per channel and mel band.
 4. :func:`segment`: fixed-length (optionally overlapping) segments with a padding mask.
+5. :func:`log_mel_to_audio` (and its module form :class:`LogMelToAudio`): the way back, from a
+   dB log-mel spectrogram to a waveform you can listen to: undo the decibels, a least-squares
+   inverse of the mel filterbank (``torchaudio.transforms.InverseMelScale``) and Griffin-Lim
+   phase reconstruction (``torchaudio.transforms.GriffinLim``). The widgets use it to play
+   what a decoder generates.
 
 Settings, fixed here and in both implementations so they agree (to about 1e-3 dB):
 
@@ -38,6 +43,13 @@ repeat the last valid frame.
 Shapes: waveforms ``(B, N)``; features ``(B, C, n_mels, T)`` with ``C = config.n_channels``
 (1, or 3 with deltas: static, delta, delta-delta); one utterance's features ``(C, n_mels, T)``;
 segments ``(S, C, n_mels, frames)``.
+
+References
+----------
+- D. W. Griffin and J. S. Lim, "Signal estimation from modified short-time Fourier
+  transform", IEEE Trans. ASSP 32(2), 1984 (phase reconstruction from a magnitude).
+- N. Perraudin, P. Balazs and P. L. Sondergaard, "A fast Griffin-Lim algorithm", IEEE WASPAA,
+  2013 (the momentum torchaudio's ``GriffinLim`` uses).
 """
 
 from __future__ import annotations
@@ -65,6 +77,8 @@ __all__ = [
     "deltas",
     "NormStats",
     "segment",
+    "LogMelToAudio",
+    "log_mel_to_audio",
 ]
 
 AMIN = 1e-10  # power floor before log10 (librosa's and torchaudio's default)
@@ -384,6 +398,151 @@ def log_mel_librosa(y: np.ndarray, *, config: FeatureConfig | None = None) -> np
                  top_db=c.top_db).astype(np.float32)  # (n_mels, T)
 
 
+# --------------------------------------------------------------------- log-mel to audio
+class LogMelToAudio(nn.Module):
+    """dB log-mel spectrogram back to a waveform: ``LogMelToAudio(config)(log_mel)``.
+
+    Three steps, each the inverse of one step of :class:`LogMel`:
+
+    1. decibels to mel power ``10 ** (dB / 10)`` (mel magnitude ``10 ** (dB / 20)`` when
+       ``config.power == 1``);
+    2. mel to linear frequency: ``torchaudio.transforms.InverseMelScale``, the non-negative
+       least-squares (minimum-norm) solution of ``fb @ spec = mel`` with the same Slaney
+       filterbank; 64 mel bands cannot pin down 257 frequency bins, so fine harmonic structure
+       is smeared (the sound is buzzy but recognisable);
+    3. the missing phase: ``torchaudio.transforms.GriffinLim`` (Griffin & Lim 1984, with the
+       momentum of Perraudin et al. 2013), ``n_iter`` rounds of STFT / inverse STFT, starting
+       from zero phase so the result is deterministic.
+
+    The ``top_db`` clip of the forward transform is not undone (what was clipped is lost).
+    The filterbank pseudo-inverse and the window are buffers: ``.to(device)`` moves them.
+    See :func:`log_mel_to_audio` for shapes.
+
+    Parameters
+    ----------
+    config : FeatureConfig, optional
+        The settings the log-mel was computed with (default: ``FeatureConfig()``).
+    n_iter : int
+        Griffin-Lim iterations (>= 1). 32 take 20-35 ms per second of audio on one CPU
+        core; more iterations barely change the sound.
+    momentum : float
+        Fast Griffin-Lim momentum in [0, 1).
+    """
+
+    def __init__(self, config: FeatureConfig | None = None, *, n_iter: int = 32,
+                 momentum: float = 0.99):
+        super().__init__()
+        import torchaudio.transforms as AT
+
+        self.config = c = _check_config(config)
+        if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
+            raise ValueError(f"n_iter must be a positive int (Griffin-Lim iterations), got "
+                             f"{n_iter!r}")
+        if not 0.0 <= float(momentum) < 1.0:
+            raise ValueError(f"momentum must lie in [0, 1), got {momentum!r}")
+        self.inverse_mel = AT.InverseMelScale(
+            n_stft=c.n_fft // 2 + 1, n_mels=c.n_mels, sample_rate=c.sample_rate, f_min=c.f_min,
+            f_max=c.f_max, norm=MEL_NORM, mel_scale=MEL_SCALE)
+        self.griffin_lim = AT.GriffinLim(
+            n_fft=c.n_fft, n_iter=int(n_iter), win_length=c.win_length,
+            hop_length=c.hop_length, power=c.power, momentum=float(momentum),
+            rand_init=False)
+
+    def forward(self, log_mel: Tensor | np.ndarray, length: int | None = None) -> Tensor:
+        """Waveform(s) of dB log-mel spectrogram(s); see :func:`log_mel_to_audio`."""
+        import torchaudio.functional as AF
+
+        c = self.config
+        _check_features(log_mel, name="log_mel", ndim=(2, 3), shape_text="(n_mels, T) or "
+                        "(B, n_mels, T)")
+        if isinstance(log_mel, np.ndarray):
+            log_mel = torch.from_numpy(np.ascontiguousarray(log_mel))
+        if log_mel.shape[-2] != c.n_mels:
+            raise ValueError(f"log_mel has shape {tuple(log_mel.shape)}: expected "
+                             f"n_mels={c.n_mels} bands on axis -2 (config.n_mels); for model "
+                             f"input of shape (B, C, n_mels, T) pass x[:, 0]")
+        if log_mel.shape[-1] < 2:
+            raise ValueError(f"log_mel has {log_mel.shape[-1]} frame(s); Griffin-Lim needs at "
+                             f"least 2 (shape {tuple(log_mel.shape)})")
+        if not bool(torch.isfinite(log_mel).all()):
+            raise ValueError("log_mel contains NaN or infinite values")
+        if length is not None and (isinstance(length, bool) or not isinstance(
+                length, (int, np.integer)) or length < 1):
+            raise ValueError(f"length must be a positive int (samples), got {length!r}")
+        single = log_mel.ndim == 2
+        db = log_mel.float().to(self.griffin_lim.window.device)
+        if single:
+            db = db.unsqueeze(0)  # (1, n_mels, T)
+        mel = torch.pow(10.0, db / (10.0 if c.power == 2.0 else 20.0))  # (B, n_mels, T)
+        spec = self.inverse_mel(mel)  # (B, n_fft // 2 + 1, T), >= 0
+        gl = self.griffin_lim
+        audio = AF.griffinlim(spec, gl.window, gl.n_fft, gl.hop_length, gl.win_length,
+                              gl.power, gl.n_iter, gl.momentum, length, gl.rand_init)
+        # audio: (B, N) with N = length or (T - 1) * hop_length
+        return audio[0] if single else audio
+
+
+_INVERTERS: dict[tuple, LogMelToAudio] = {}
+
+
+def log_mel_to_audio(log_mel: Tensor | np.ndarray, *, config: FeatureConfig | None = None,
+                     n_iter: int = 32, momentum: float = 0.99,
+                     length: int | None = None) -> Tensor:
+    """Turn a dB log-mel spectrogram back into sound (inverse mel filterbank + Griffin-Lim).
+
+    The inverse of :func:`log_mel`'s static channel, up to what is lost on the way: the
+    phase (re-estimated by Griffin & Lim's algorithm), the spectral detail within a mel band
+    and anything below the ``top_db`` floor. Runs on the device ``log_mel`` is on.
+
+    Parameters
+    ----------
+    log_mel : torch.Tensor or numpy.ndarray, shape (n_mels, T) or (B, n_mels, T)
+        Log-mel spectrogram(s) in dB, as :func:`log_mel` computes them (one channel: take
+        ``feats[:, 0]``); normalised model features must first go back to dB with
+        :meth:`NormStats.invert`.
+    config : FeatureConfig, optional
+        The feature settings the spectrogram was made with (default: ``FeatureConfig()``).
+    n_iter : int
+        Griffin-Lim iterations; 32 is a good trade-off (20-35 ms per second of audio on one
+        CPU core).
+    momentum : float
+        Fast Griffin-Lim momentum in [0, 1).
+    length : int, optional
+        Samples of the output (default ``(T - 1) * hop_length``, the length of an utterance
+        whose log-mel has T frames).
+
+    Returns
+    -------
+    torch.Tensor, shape (N,) or (B, N), float32
+        Waveform(s) at ``config.sample_rate``; not peak-normalised.
+
+    Raises
+    ------
+    ValueError
+        If ``log_mel`` is not a finite float array of shape (n_mels, T) or (B, n_mels, T) with
+        ``config.n_mels`` bands and T >= 2, or ``n_iter``, ``momentum`` or ``length`` is out of
+        range.
+
+    Examples
+    --------
+    >>> import torch
+    >>> feats, _ = log_mel(torch.randn(16000) * 0.1)     # (1, 1, 64, 101)
+    >>> log_mel_to_audio(feats[:, 0]).shape               # (B, N)
+    torch.Size([1, 16000])
+    """
+    config = _check_config(config)
+    device = log_mel.device if isinstance(log_mel, Tensor) else torch.device("cpu")
+    key = (dataclasses.astuple(config), n_iter, momentum, str(device))
+    module = _INVERTERS.get(key)
+    if module is None:
+        module = LogMelToAudio(config, n_iter=n_iter, momentum=momentum).to(device)
+        if len(_INVERTERS) > 16:
+            _INVERTERS.clear()
+        _INVERTERS[key] = module
+    with torch.no_grad():
+        return module(log_mel, length)
+
+
 # ------------------------------------------------------------------------- normalisation
 @dataclass
 class NormStats:
@@ -458,6 +617,24 @@ class NormStats:
             std_t = torch.as_tensor(std, device=x.device)[..., None]
             return (x.float() - mean_t) / std_t
         return ((x - self.mean[..., None]) / std[..., None]).astype(np.float32)
+
+    def invert(self, x: np.ndarray | Tensor) -> np.ndarray | Tensor:
+        """Undo :meth:`apply`: ``x * std + mean`` for features of shape (..., C, n_mels, T).
+
+        ``invert(apply(x))`` equals ``x`` (up to float32 rounding); a decoder's output, which
+        lives in the normalised space, goes back to dB this way. Returns the same type
+        (numpy or tensor, on the same device) and float32.
+        """
+        _check_features(x, name="x", ndim=(3, 4, 5), shape_text="(..., C, n_mels, T)")
+        if tuple(x.shape[-3:-1]) != self.mean.shape:
+            raise ValueError(f"x has shape {tuple(x.shape)}; expected (..., C, n_mels, T) with "
+                             f"(C, n_mels) = {self.mean.shape}")
+        std = np.maximum(self.std, self.MIN_STD)  # the same floor apply() divided by
+        if isinstance(x, Tensor):
+            mean_t = torch.as_tensor(self.mean, device=x.device)[..., None]  # (C, n_mels, 1)
+            std_t = torch.as_tensor(std, device=x.device)[..., None]
+            return x.float() * std_t + mean_t
+        return (x * std[..., None] + self.mean[..., None]).astype(np.float32)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (lists), for checkpoints."""

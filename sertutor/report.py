@@ -2,8 +2,10 @@
 
 It holds the run's headline metrics, the confusion matrix on held-out speakers (and on each
 cross-corpus test set), the training curves of every phase, and a 2-D UMAP of the utterances'
-shared hidden codes ``h`` coloured by emotion, speaker and gender. plotly.js is embedded once,
-so the page opens without a network.
+shared hidden codes ``h`` coloured by emotion, predicted emotion, correctness, speaker, gender
+and corpus. The figures are the static figures of the widgets in :mod:`sertutor.widgets`
+(``ConfusionMatrix``, ``LatentExplorer``), so report and notebooks share one code path.
+plotly.js is embedded once, so the page opens without a network.
 """
 
 from __future__ import annotations
@@ -13,19 +15,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from .storage import atomic_write_text
 
-__all__ = ["write_report", "utterance_codes"]
-
-
-def utterance_codes(model, segments, *, key: str = "h") -> np.ndarray:
-    """Per-utterance mean of a latent code (``h``, ``z`` or ``y_prob``); shape (n_utts, d)."""
-    from .evaluate import pool_utterances, predict
-
-    out = predict(model, segments)
-    return pool_utterances(out[key], segments.utt)[1]
+__all__ = ["write_report"]
 
 
 def _metric_table(metrics: dict[str, Any]) -> str:
@@ -44,40 +37,41 @@ def _metric_table(metrics: dict[str, Any]) -> str:
 
 
 def write_report(path: str | Path, *, trainer, data, metrics: dict[str, Any]) -> Path:
-    """Write the run's HTML report atomically and return its path."""
-    from .widgets.figures import (confusion_figure, embed_2d, latent_figure,
-                                  training_curves_figure)
+    """Write the run's HTML report atomically and return its path.
 
+    The figures are the widgets' static figures (:mod:`sertutor.widgets`), so the report and
+    the notebooks draw the same pictures.
+    """
+    from .widgets.confusion import ConfusionMatrix
+    from .widgets.figures import training_curves_figure
+    from .widgets.latent import LatentExplorer
+
+    name = str(metrics.get("config", {}).get("model", {}).get("variant", "model"))
     figs = [("Confusion matrix, held-out speakers",
-             confusion_figure(metrics["confusion"], metrics["labels"]))]
+             ConfusionMatrix.from_confusion(metrics["confusion"], labels=metrics["labels"],
+                                            name=name).static_figure())]
     for spec, m in metrics.get("cross_corpus", {}).items():
         figs.append((f"Confusion matrix, cross-corpus: {spec}",
-                     confusion_figure(m["confusion"], m["labels"])))
+                     ConfusionMatrix.from_confusion(m["confusion"], labels=m["labels"],
+                                                    name=name).static_figure()))
     figs.append(("Training curves", training_curves_figure(trainer.history, trainer.evals)))
 
-    # Latent map: emotion-corpus test utterances plus a sample of auxiliary utterances.
-    parts = [("emotion test", data.test, data.manifests["emotion_test"])]
-    if data.streams.aux is not None and "aux" in data.manifests:
-        parts.append(("auxiliary", data.streams.aux, data.manifests["aux"]))
-    codes, colours = [], {"emotion": [], "speaker": [], "gender": [], "corpus": []}
-    for name, seg, df in parts:
-        h = utterance_codes(trainer.model, seg)
-        rows = df.iloc[np.unique(seg.utt.cpu().numpy())]
-        if len(h) > 400:  # keep the page light
-            pick = np.random.default_rng(0).choice(len(h), 400, replace=False)
-            h, rows = h[pick], rows.iloc[pick]
-        codes.append(h)
-        colours["emotion"] += [e or "(none)" for e in rows["emotion"]]
-        colours["speaker"] += list(rows["speaker"])
-        colours["gender"] += [g or "(unknown)" for g in rows["gender"]]
-        colours["corpus"] += [name] * len(rows)
-    coords = embed_2d(np.concatenate(codes), method="umap", seed=0)
+    # Latent map: emotion-corpus test utterances plus a sample of auxiliary utterances
+    # (at most 400 of each keeps the page light).
+    parts = ("test", "aux") if data.streams.aux is not None and "aux" in data.manifests \
+        else ("test",)
+    explorer = LatentExplorer(trainer.model, data, parts=parts, representation="h",
+                              projection="umap", max_utterances=400, seed=0)
     figs.append(("UMAP of the shared code h",
-                 latent_figure(coords, colour_by=colours, title="UMAP of h (per utterance)")))
+                 explorer.static_figure(color_by=("emotion", "predicted", "correct", "speaker",
+                                                  "gender", "corpus"))))
+    notes = {"UMAP of the shared code h": explorer.message}
 
     body = []
     for i, (title, fig) in enumerate(figs):
         body.append(f"<h2>{html.escape(title)}</h2>")
+        if notes.get(title):
+            body.append(f"<p><em>{html.escape(notes[title])}</em></p>")
         body.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0)))
     cfg = metrics.get("config", {})
     page = f"""<!DOCTYPE html>

@@ -1,23 +1,134 @@
-"""Static plotly figures: confusion matrix, training curves, 2-D latent maps.
+"""Static plotly figures: confusion matrices, training curves, 2-D latent maps, one utterance.
 
 Each function returns a ``plotly.graph_objects.Figure`` that renders in JupyterLab and in an
-offline HTML file. The interactive widgets reuse these figures.
+offline HTML file. The interactive widgets draw through these same functions (and show the
+result in a ``go.FigureWidget`` with :func:`sync_figure`), so ``report.html`` and the widgets
+share one code path.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["confusion_figure", "training_curves_figure", "latent_figure", "embed_2d"]
+__all__ = [
+    "CATEGORY_COLOURS",
+    "PANELS",
+    "category_colours",
+    "confusion_comparison_figure",
+    "confusion_figure",
+    "confusion_scores",
+    "embed_2d",
+    "latent_figure",
+    "sync_figure",
+    "trailing_mean",
+    "training_curves_figure",
+    "utterance_figure",
+]
 
-#: Loss keys of the training history, grouped by phase (see :mod:`sertutor.train`).
-LOSS_GROUPS = {
-    "reconstruction": ("recon",),
-    "adversarial": ("d_z", "d_y", "generator"),
-    "supervised": ("emotion", "speaker", "gender", "dimensional"),
-}
+
+def confusion_scores(confusion: Sequence[Sequence[int]]) -> tuple[float, float]:
+    """UAR and WA of a confusion matrix (K, K); classes absent from the true labels (empty
+    rows) are left out of the UAR, as in :func:`sertutor.evaluate.uar`. NaN when empty."""
+    cm = np.asarray(confusion, dtype=float)  # (K, K)
+    rows = cm.sum(1)  # (K,)
+    present = rows > 0
+    recall = np.divide(np.diag(cm), rows, out=np.zeros(len(cm)), where=present)  # (K,)
+    uar = float(recall[present].mean()) if present.any() else float("nan")
+    wa = float(np.trace(cm) / cm.sum()) if cm.sum() else float("nan")
+    return uar, wa
+
+
+def _confusion_heatmap(cm: np.ndarray, labels: Sequence[str], *, normalize: bool, name: str):
+    """One heatmap trace (colour on the shared ``coloraxis``) with count and recall text."""
+    import plotly.graph_objects as go
+
+    k = len(labels)
+    rows = cm.sum(1, keepdims=True)  # (K, 1)
+    recall = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)  # (K, K)
+    text = [[f"{int(cm[i, j])}<br>{recall[i, j]:.0%}" for j in range(k)] for i in range(k)]
+    return go.Heatmap(z=recall if normalize else cm, x=list(labels), y=list(labels), text=text,
+                      texttemplate="%{text}", coloraxis="coloraxis", name=name,
+                      hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>")
+
+
+def confusion_comparison_figure(matrices: Mapping[str, Sequence[Sequence[int]]],
+                                labels: Sequence[str], *, normalize: bool = True,
+                                title: str | None = None):
+    """Confusion matrices of one or more models side by side, on one colour scale.
+
+    Parameters
+    ----------
+    matrices : dict of str -> array of int, shape (K, K)
+        Model name -> ``confusion[i][j]``: utterances of true class ``i`` predicted as ``j``.
+    labels : sequence of str, length K
+    normalize : bool
+        Colour by row-normalised recall (True) or by raw counts (False). Each cell shows both.
+    title : str, optional
+        Defaults to each model's UAR and WA (one model) or the model names (several; each
+        panel's title then holds its UAR and WA).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One heatmap trace per model, named after it, in that order.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    if not matrices:
+        raise ValueError("matrices: give at least one model's confusion matrix")
+    k = len(labels)
+    cms = {}
+    for name, confusion in matrices.items():
+        cm = np.asarray(confusion, dtype=float)
+        if cm.ndim != 2 or cm.shape != (k, k):
+            raise ValueError(f"confusion of {name!r} must be a ({k}, {k}) matrix matching "
+                             f"labels, got shape {cm.shape}")
+        cms[name] = cm
+    scores = {name: confusion_scores(cm) for name, cm in cms.items()}
+    panel = [f"{name}: UAR {u:.1%} · WA {w:.1%}" for name, (u, w) in scores.items()]
+    if len(cms) == 1:
+        fig = go.Figure()
+        fig.add_trace(_confusion_heatmap(next(iter(cms.values())), labels, normalize=normalize,
+                                         name=next(iter(cms))))
+        u, w = next(iter(scores.values()))
+        default = f"UAR {u:.1%} · WA {w:.1%}"
+    else:
+        fig = make_subplots(rows=1, cols=len(cms), subplot_titles=panel,
+                            horizontal_spacing=0.12)
+        for col, (name, cm) in enumerate(cms.items(), start=1):
+            fig.add_trace(_confusion_heatmap(cm, labels, normalize=normalize, name=name), 1, col)
+        default = " vs ".join(cms)
+    cmax = 1.0 if normalize else max(1.0, max(float(cm.max(initial=0)) for cm in cms.values()))
+    fig.update_layout(title=title or default, width=80 + 440 * len(cms), height=480,
+                      coloraxis={"colorscale": "Blues", "cmin": 0, "cmax": cmax,
+                                 "colorbar": {"title": {"text": "recall" if normalize
+                                                        else "count"}}})
+    fig.update_xaxes(title_text="predicted")
+    fig.update_yaxes(title_text="true", autorange="reversed")
+    return fig
+
+
+#: History keys per panel (columns 1-4 of ``training_curves_figure``), see :mod:`sertutor.train`.
+PANELS: tuple[tuple[str, ...], ...] = (
+    ("recon",),
+    ("d_z", "d_y", "generator"),
+    ("emotion", "speaker", "gender", "dimensional"),
+    ("acc_d_z", "acc_d_y"),
+)
+
+def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Moving average over the last ``window`` values (fewer at the start); (n,) -> (n,)."""
+    values = np.asarray(values, dtype=float)
+    if window <= 1 or len(values) == 0:
+        return values
+    csum = np.concatenate([[0.0], np.cumsum(values)])  # (n + 1,)
+    end = np.arange(1, len(values) + 1)  # (n,) exclusive end of each window
+    start = np.maximum(end - window, 0)
+    return (csum[end] - csum[start]) / (end - start)
 
 
 def confusion_figure(confusion: Sequence[Sequence[int]], labels: Sequence[str], *,
@@ -34,28 +145,8 @@ def confusion_figure(confusion: Sequence[Sequence[int]], labels: Sequence[str], 
     title : str, optional
         Defaults to the UAR and WA computed from the matrix.
     """
-    import plotly.graph_objects as go
-
-    cm = np.asarray(confusion, dtype=float)
-    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] != len(labels):
-        raise ValueError(f"confusion must be a ({len(labels)}, {len(labels)}) matrix matching "
-                         f"labels, got shape {cm.shape}")
-    rows = cm.sum(1, keepdims=True)
-    recall = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)  # (K, K)
-    present = rows[:, 0] > 0
-    uar = float(np.diag(recall)[present].mean()) if present.any() else float("nan")
-    wa = float(np.trace(cm) / cm.sum()) if cm.sum() else float("nan")
-    text = [[f"{int(cm[i, j])}<br>{recall[i, j]:.0%}" for j in range(len(labels))]
-            for i in range(len(labels))]
-    fig = go.Figure(go.Heatmap(
-        z=recall if normalize else cm, x=list(labels), y=list(labels), text=text,
-        texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1 if normalize else None,
-        hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
-        colorbar={"title": "recall" if normalize else "count"}))
-    fig.update_layout(title=title or f"UAR {uar:.1%} · WA {wa:.1%}",
-                      xaxis_title="predicted", yaxis_title="true",
-                      yaxis_autorange="reversed", width=520, height=480)
-    return fig
+    return confusion_comparison_figure({"model": confusion}, labels, normalize=normalize,
+                                       title=title)
 
 
 def training_curves_figure(history: Sequence[dict[str, float]],
@@ -84,13 +175,9 @@ def training_curves_figure(history: Sequence[dict[str, float]],
         ok = np.isfinite(vals)
         if not ok.any():
             return None
-        k = max(1, min(smooth, int(ok.sum())))
-        kernel = np.ones(k) / k
-        return steps[ok], np.convolve(vals[ok], kernel, mode="same") if k > 1 else vals[ok]
+        return steps[ok], trailing_mean(vals[ok], smooth)  # unbiased at both ends
 
-    for col, keys in enumerate((("recon",), ("d_z", "d_y", "generator"),
-                                ("emotion", "speaker", "gender", "dimensional"),
-                                ("acc_d_z", "acc_d_y")), start=1):
+    for col, keys in enumerate(PANELS, start=1):
         for key in keys:
             xy = curve(key)
             if xy is not None:
@@ -121,52 +208,204 @@ def embed_2d(x: np.ndarray, *, method: str = "umap", seed: int = 0) -> np.ndarra
     if method == "umap":
         import umap
 
-        return umap.UMAP(n_components=2, random_state=seed,
-                         n_neighbors=min(15, len(x) - 1)).fit_transform(x)
+        return umap.UMAP(n_components=2, random_state=seed, n_neighbors=min(15, len(x) - 1),
+                         init="spectral" if len(x) >= 10 else "random",  # spectral needs n > 3
+                         ).fit_transform(x)
     raise ValueError(f"unknown projection {method!r}; use 'umap', 'pca' or 'tsne'")
 
 
-def latent_figure(coords: np.ndarray, *, colour_by: dict[str, Sequence], hover: Sequence[str]
-                  = (), title: str = "latent space"):
+#: Fixed colours, so a class has the same colour in every figure: the 4 emotion classes, the
+#: extended emotions, correct / wrong, the genders.
+CATEGORY_COLOURS = {"neutral": "#7f7f7f", "happy": "#ff9f1c", "sad": "#1f77b4",
+                    "angry": "#d62728", "calm": "#9edae5", "fear": "#9467bd",
+                    "disgust": "#8c564b", "surprise": "#bcbd22", "correct": "#2ca02c",
+                    "wrong": "#d62728", "female": "#e377c2", "male": "#17becf"}
+#: Colour of missing labels, e.g. ``(unknown)`` or ``(unlabelled)``.
+MISSING_COLOUR = "#c7c7c7"
+
+
+def category_colours(categories: Sequence[str]) -> dict[str, str]:
+    """A colour per category: fixed ones (:data:`CATEGORY_COLOURS`) for emotions, correct /
+    wrong and genders, grey for ``(…)`` placeholders of missing labels, a qualitative palette
+    for the rest (speakers, corpora...), in the order given."""
+    from plotly.colors import qualitative
+
+    palette = qualitative.Dark24 + qualitative.Light24
+    out, k = {}, 0
+    for cat in categories:
+        if cat in CATEGORY_COLOURS:
+            out[cat] = CATEGORY_COLOURS[cat]
+        elif cat.startswith("("):
+            out[cat] = MISSING_COLOUR
+        else:
+            out[cat] = palette[k % len(palette)]
+            k += 1
+    return out
+
+
+def _latent_traces(coords: np.ndarray, values: np.ndarray, *, group: str, visible: bool,
+                   hover: np.ndarray | None, customdata: np.ndarray | None) -> list:
+    """Scatter traces colouring ``coords`` (n, 2) by ``values`` (n,): one trace per category
+    (str values) or one trace with a colour scale plus a grey one for NaN (float values)."""
+    import plotly.graph_objects as go
+
+    scatter = go.Scatter if len(coords) <= 3000 else go.Scattergl
+
+    def trace(sel: np.ndarray, name: str, marker: dict, showlegend: bool = True):
+        return scatter(x=coords[sel, 0], y=coords[sel, 1], mode="markers", name=name,
+                       marker={"size": 7, "opacity": 0.85, **marker}, visible=visible,
+                       text=None if hover is None else hover[sel],
+                       customdata=None if customdata is None else customdata[sel],
+                       hovertemplate="%{text}<extra></extra>" if hover is not None else None,
+                       legendgroup=group, showlegend=showlegend)
+
+    if values.dtype.kind == "f":  # continuous, e.g. arousal on the 1-5 scale
+        known = np.isfinite(values)
+        traces = [trace(known, group, {"color": values[known], "colorscale": "Viridis",
+                                       "cmin": 1.0, "cmax": 5.0,
+                                       "colorbar": {"title": {"text": group}}},
+                        showlegend=False)] if known.any() else []
+        if (~known).any():
+            traces.append(trace(~known, "(not rated)", {"color": MISSING_COLOUR}))
+        return traces
+    order = {name: k for k, name in enumerate(CATEGORY_COLOURS)}  # emotions in class order
+    cats = sorted(set(values.tolist()), key=lambda c: (c.startswith("("), order.get(c, 99), c))
+    colours = category_colours(cats)
+    return [trace(values == cat, cat, {"color": colour}) for cat, colour in colours.items()]
+
+
+def latent_figure(coords: np.ndarray, *, colour_by: Mapping[str, Sequence], hover: Sequence[str]
+                  = (), customdata: Sequence | None = None, title: str = "latent space"):
     """2-D scatter of utterances with a menu to colour by each entry of ``colour_by``.
 
     Parameters
     ----------
     coords : array, shape (n, 2)
-    colour_by : dict of name -> sequence of length n (category labels)
+    colour_by : dict of name -> sequence of length n
+        Category labels (anything but floats: one trace and legend entry per category;
+        emotions in class order, then the others sorted, missing ``(…)`` ones last) or float values (a colour scale over 1-5, e.g. arousal; NaN grey). The
+        first entry is shown; the others are a menu choice (several entries only).
     hover : sequence of str, length n, optional
+        Hover text per point.
+    customdata : sequence, length n, optional
+        Per-point data, e.g. the utterance index, read back by click handlers.
+    title : str
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
     """
     import plotly.graph_objects as go
 
-    coords = np.asarray(coords)
+    coords = np.asarray(coords, dtype=float)
     if coords.ndim != 2 or coords.shape[1] != 2:
         raise ValueError(f"coords must have shape (n, 2), got {coords.shape}")
+    hover_arr = np.asarray(hover, dtype=object) if len(hover) else None
+    if hover_arr is not None and len(hover_arr) != len(coords):
+        raise ValueError(f"hover has {len(hover_arr)} entries for {len(coords)} points")
+    data = None if customdata is None else np.asarray(customdata)
+    if data is not None and len(data) != len(coords):
+        raise ValueError(f"customdata has {len(data)} entries for {len(coords)} points")
     fig = go.Figure()
-    buttons, n_traces = [], []
+    names, n_traces = [], []
     for name, values in colour_by.items():
-        values = np.asarray([str(v) for v in values])
+        values = np.asarray(values)
+        if values.dtype.kind != "f":
+            values = np.asarray([str(v) for v in values], dtype=object)
         if len(values) != len(coords):
             raise ValueError(f"colour_by[{name!r}] has {len(values)} values for "
                              f"{len(coords)} points")
-        cats = sorted(set(values))
-        n_traces.append(len(cats))
-        for cat in cats:
-            sel = values == cat
-            fig.add_trace(go.Scattergl(
-                x=coords[sel, 0], y=coords[sel, 1], mode="markers", name=cat,
-                marker={"size": 6, "opacity": 0.8}, visible=not buttons,
-                text=np.asarray(hover)[sel] if len(hover) else None,
-                legendgroup=name))
-        buttons.append(name)
-    total = sum(n_traces)
-    menu = []
-    start = 0
-    for name, n in zip(buttons, n_traces):
+        traces = _latent_traces(coords, values, group=name, visible=not names, hover=hover_arr,
+                                customdata=data)
+        fig.add_traces(traces)
+        names.append(name)
+        n_traces.append(len(traces))
+    total, start, menu = sum(n_traces), 0, []
+    for name, n in zip(names, n_traces):
         visible = [False] * total
         visible[start:start + n] = [True] * n
         menu.append({"label": name, "method": "update", "args": [{"visible": visible}]})
         start += n
-    fig.update_layout(title=title, width=620, height=520,
+    fig.update_layout(title=title, width=680, height=520, legend={"itemsizing": "constant"},
+                      xaxis={"showticklabels": False, "title": {"text": ""}},
+                      yaxis={"showticklabels": False, "title": {"text": ""}},
                       updatemenus=[{"buttons": menu, "x": 1.0, "y": 1.15,
                                     "xanchor": "right"}] if len(menu) > 1 else [])
     return fig
+
+
+def utterance_figure(logmel: np.ndarray, reconstruction: np.ndarray | None,
+                     probabilities: Sequence[float], labels: Sequence[str], *,
+                     true_label: str = "", title: str = "", note: str = ""):
+    """One utterance: its log-mel, the model's reconstruction and its emotion posteriors.
+
+    Parameters
+    ----------
+    logmel : numpy.ndarray, shape (n_mels, T)
+    reconstruction : numpy.ndarray, shape (n_mels, T), or None
+        None (a model without decoder): the panel shows ``note`` instead.
+    probabilities : sequence of float, length K
+    labels : sequence of str, length K
+    true_label : str
+        Its bar is outlined in black.
+    title, note : str
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Traces in order: log-mel heatmap, reconstruction heatmap (if any), probability bars.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    logmel = np.asarray(logmel)
+    if logmel.ndim != 2:
+        raise ValueError(f"logmel must have shape (n_mels, T), got {logmel.shape}")
+    probabilities = np.asarray(probabilities, dtype=float)
+    if probabilities.shape != (len(labels),):
+        raise ValueError(f"probabilities must have shape ({len(labels)},) like labels, got "
+                         f"{probabilities.shape}")
+    fig = make_subplots(rows=1, cols=3, column_widths=[0.38, 0.38, 0.24],
+                        subplot_titles=("log-mel (normalised)", "reconstruction",
+                                        "emotion posterior"), horizontal_spacing=0.07)
+    lo, hi = np.percentile(logmel, [1, 99]) if logmel.size else (0.0, 1.0)
+    heat = {"colorscale": "Magma", "zmin": float(lo), "zmax": float(hi), "showscale": False,
+            "hovertemplate": "frame %{x}<br>mel %{y}<br>%{z:.2f}<extra></extra>"}
+    fig.add_trace(go.Heatmap(z=logmel, name="log-mel", **heat), 1, 1)
+    if reconstruction is not None:
+        fig.add_trace(go.Heatmap(z=np.asarray(reconstruction), name="reconstruction", **heat),
+                      1, 2)
+    else:
+        fig.add_annotation(text=note or "no reconstruction", showarrow=False, row=1, col=2,
+                           x=0.5, y=0.5, xref="x2 domain", yref="y2 domain")
+    colours = [CATEGORY_COLOURS.get(lab, "#636efa") for lab in labels]
+    fig.add_trace(go.Bar(x=list(labels), y=probabilities, marker={
+        "color": colours, "line": {"color": ["black" if lab == true_label else "rgba(0,0,0,0)"
+                                             for lab in labels], "width": 3}},
+        name="posterior", hovertemplate="%{x}: %{y:.1%}<extra></extra>"), 1, 3)
+    fig.update_yaxes(range=[0, 1], row=1, col=3)
+    fig.update_xaxes(title_text="frame", row=1, col=1)
+    fig.update_xaxes(title_text="frame", row=1, col=2)
+    fig.update_yaxes(title_text="mel band", row=1, col=1)
+    fig.update_layout(title=title, height=330, width=1000, showlegend=False)
+    return fig
+
+
+def sync_figure(target, source) -> None:
+    """Make ``target`` (a ``go.FigureWidget``) show ``source`` (a ``go.Figure``) in place.
+
+    Traces are updated where their number and types match, else replaced; the layout is
+    replaced. Callbacks registered on replaced traces are lost (register them again).
+    """
+    with target.batch_update():
+        same = len(target.data) == len(source.data) and all(
+            a.type == b.type for a, b in zip(target.data, source.data))
+        if same:
+            for old, new in zip(target.data, source.data):
+                spec = new.to_plotly_json()
+                spec.pop("type", None)
+                old.update(spec, overwrite=True)
+        else:
+            target.data = ()
+            target.add_traces(list(source.data))
+        target.layout = source.layout
