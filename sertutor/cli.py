@@ -9,6 +9,7 @@ function that runs it. Heavy imports (torch, the model) happen inside the run fu
     sertutor evaluate   CHECKPOINT --corpus SPEC
     sertutor experiment {ablation,cross-corpus,dimensional} [--preset classroom] --out DIR
     sertutor corpora    (list the corpus specs sertutor understands)
+    sertutor tutorials  {list,path,export} (the tutorial notebooks; export: static HTML)
 """
 
 from __future__ import annotations
@@ -196,6 +197,60 @@ def _run_corpora(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------------- tutorials
+def _add_tutorials(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION")
+    sub.add_parser("list", help="list the tutorial notebooks with their titles",
+                   description="List the tutorial notebooks with their titles.")
+    sub.add_parser("path", help="print the folder holding the notebooks",
+                   description="Print the folder holding the notebooks (open it with "
+                               "jupyter lab).")
+    ex = sub.add_parser("export", help="execute the notebooks and write static HTML pages",
+                        description="Execute the notebooks in fresh kernels (widget state "
+                                    "stored) and write one HTML page each plus index.html. "
+                                    "Figures are embedded and the ipywidgets HTML manager "
+                                    "is copied to DIR/_static, so the pages read offline.")
+    ex.add_argument("--out", type=Path, required=True, metavar="DIR",
+                    help="folder for the HTML pages")
+    ex.add_argument("--fast", action="store_true",
+                    help="run with SERTUTOR_FAST=1 (the quick version the tests run)")
+    ex.add_argument("--notebook", action="append", metavar="NAME",
+                    help="only this notebook: a file name or its number, e.g. 00 "
+                         "(repeatable; default: all)")
+    ex.add_argument("--timeout", type=int, default=600,
+                    help="seconds allowed per cell (default: 600)")
+
+
+def _run_tutorials(args: argparse.Namespace) -> int:
+    from . import tutorials
+
+    if args.action is None:
+        print("sertutor tutorials: choose an action: list, path or export", file=sys.stderr)
+        return 2
+    if args.action == "path":
+        print(tutorials.tutorials_dir())
+        return 0
+    if args.action == "list":
+        return tutorials.main_list()
+    notebooks = tutorials.list_notebooks()
+    if args.notebook:
+        chosen = []
+        for name in args.notebook:
+            hits = [p for p in notebooks if p.name == name or p.stem == name
+                    or p.name.startswith(f"{name}_")]
+            if not hits:
+                raise ValueError(f"no tutorial notebook {name!r}; choose from "
+                                 f"{[p.stem for p in notebooks]}")
+            chosen += [p for p in hits if p not in chosen]
+        notebooks = chosen
+    results = tutorials.export(args.out, fast=args.fast, notebooks=notebooks,
+                               timeout=args.timeout)
+    failed = [r.notebook for r in results if not r.ok]
+    print(f"wrote {len(results)} page(s) and index.html to {args.out}"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
 # ------------------------------------------------------------------------------ registration
 #: name -> (help, add-arguments function, run function)
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
@@ -209,6 +264,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
                    _add_experiment, _run_experiment),
     "corpora": ("list the corpus specs that --emotion-corpus, --corpus, ... accept",
                 _add_corpora, _run_corpora),
+    "tutorials": ("list, locate or export (execute to static HTML) the tutorial notebooks",
+                  _add_tutorials, _run_tutorials),
 }
 
 

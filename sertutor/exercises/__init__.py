@@ -1,0 +1,51 @@
+"""Exercises of the tutorial notebooks, checked by ``check(name, answer)``.
+
+>>> from sertutor.exercises import check, solution, list_exercises
+>>> check("01.n_frames", None).pending          # the notebooks' placeholder: never raises
+True
+
+One module per notebook (``nb00.py`` ... ``nb08.py``) registers its checkers with the
+``@exercise`` decorator; the modules are imported lazily, on the first ``check``,
+``solution`` or ``list_exercises`` call, and a module that fails to import is reported in a
+warning without hiding the others. The answer convention is described in
+:mod:`sertutor.exercises._core` and ``tutorials/README.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import warnings
+
+from ._core import (CheckResult, Exercise, Incorrect, call_learner, check, describe, exercise,
+                    expect_array, expect_close, expect_mapping, expect_number, expect_type,
+                    get_exercise, list_exercises, solution)
+
+__all__ = ["check", "solution", "list_exercises", "CheckResult", "Incorrect", "exercise",
+           "Exercise", "get_exercise", "call_learner", "expect_type", "expect_number",
+           "expect_close", "expect_array", "expect_mapping", "describe", "notebook_modules"]
+
+_MODULE_RE = re.compile(r"^nb\d\d$")
+_loaded: set[str] = set()
+_failed: dict[str, str] = {}
+
+
+def notebook_modules() -> list[str]:
+    """Names of the per-notebook checker modules present (``nb00``, ``nb01``, ...)."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if _MODULE_RE.match(m.name))
+
+
+def _load_all() -> None:
+    """Import every ``nbNN`` module once; a broken one warns and the rest still load."""
+    for name in notebook_modules():
+        if name in _loaded or name in _failed:
+            continue
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except Exception as exc:  # noqa: BLE001 - one broken module must not hide the others
+            _failed[name] = f"{type(exc).__name__}: {exc}"
+            warnings.warn(f"sertutor.exercises.{name} could not be imported ({_failed[name]}); "
+                          f"its exercises are unavailable", RuntimeWarning, stacklevel=3)
+        else:
+            _loaded.add(name)

@@ -1,0 +1,451 @@
+"""The tutorial notebooks: find them, run them, export them to static HTML.
+
+``sertutor tutorials list`` / ``path`` / ``export`` (see :mod:`sertutor.cli`) are thin wrappers
+around :func:`list_notebooks`, :func:`tutorials_dir` and :func:`export`.
+
+Running a notebook (:func:`execute_notebook`) starts a fresh ``python3`` kernel with
+``nbclient``, in the notebook's folder, with ``SERTUTOR_FAST=1`` when ``fast`` (the notebooks'
+parameters cell reads it and shrinks its work). A failing cell raises
+:class:`NotebookError`, which names the notebook, the cell, its source and the error.
+
+The static export (:func:`export`) executes every notebook with the widget state stored
+(``store_widget_state=True``) and writes one HTML page per notebook with nbconvert's
+``lab`` template, plus an ``index.html``. What the pages need to be read offline:
+
+- plotly figures are self-contained: the kernel runs with
+  ``PLOTLY_RENDERER=plotly_mimetype+notebook``, so figures get an HTML rendering and the page
+  carries plotly.js inline, once (JupyterLab itself keeps using the mimetype);
+- figures inside widgets (a plotly ``FigureWidget``) are replaced by static copies of the figure
+  as it was at the end of the cell that showed it (a hidden first cell snapshots every
+  FigureWidget after each cell); without a kernel a FigureWidget could not update anyway, and
+  dropping it keeps each page from carrying another copy of plotly.js per figure;
+- the remaining ipywidgets controls (sliders, dropdowns, buttons) are drawn from the stored
+  widget state by the ``@jupyter-widgets/html-manager`` script (1.0.15, BSD-3-Clause) and
+  require.js (2.3.8, MIT). Both ship in ``sertutor/_static/`` and are copied to ``_static/``
+  next to the pages, which load them by relative URL, so the controls draw offline too. Only
+  math in markdown cells needs the network (MathJax from cdnjs); offline it shows as TeX.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+__all__ = ["tutorials_dir", "list_notebooks", "notebook_title", "execute_notebook",
+           "execute_for_export", "NotebookError", "export", "export_html", "ExportResult"]
+
+NOTEBOOK_RE = re.compile(r"^\d\d_.+\.ipynb$")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def tutorials_dir() -> Path:
+    """The folder holding the tutorial notebooks.
+
+    ``$SERTUTOR_TUTORIALS`` if set, else the ``tutorials/`` folder of the checkout this package
+    runs from. Raises ``FileNotFoundError`` with what to do when neither exists (a wheel install
+    does not include the notebooks).
+    """
+    env = os.environ.get("SERTUTOR_TUTORIALS")
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_dir():
+            raise FileNotFoundError(f"SERTUTOR_TUTORIALS={env} is not a folder")
+        return path.resolve()
+    path = Path(__file__).resolve().parent.parent / "tutorials"
+    if path.is_dir() and any(path.glob("*.ipynb")):
+        return path
+    raise FileNotFoundError(
+        "no tutorials folder found: the notebooks live in the tutorials/ folder of a sertutor "
+        "checkout (git clone, then pip install -e .); or set SERTUTOR_TUTORIALS to the folder")
+
+
+def list_notebooks(directory: str | os.PathLike | None = None) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) of ``directory``, in order."""
+    folder = Path(directory) if directory is not None else tutorials_dir()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"not a folder: {folder}")
+    return sorted(p for p in folder.iterdir() if NOTEBOOK_RE.match(p.name))
+
+
+def notebook_title(path: str | os.PathLike) -> str:
+    """The first markdown heading of a notebook (its file name if it has none)."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return Path(path).stem
+
+
+# ------------------------------------------------------------------------------ executing
+class NotebookError(RuntimeError):
+    """A notebook cell failed; ``notebook``, ``cell_index``, ``source`` and ``error`` say where."""
+
+    def __init__(self, notebook: str, cell_index: int, source: str, error: str):
+        self.notebook = notebook
+        self.cell_index = cell_index
+        self.source = source
+        self.error = error
+        super().__init__(f"{notebook}: cell {cell_index} failed\n"
+                         f"----- cell source -----\n{source}\n"
+                         f"----- error -----\n{error}")
+
+
+def _strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
+
+
+def _failing_cell(nb) -> tuple[int, str, str]:
+    """(index, source, error text) of the first cell with an error output."""
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                tb = "\n".join(out.get("traceback", [])) or f"{out['ename']}: {out['evalue']}"
+                return i, cell.source, _strip_ansi(tb)
+    return -1, "", ""
+
+
+def kernel_env(*, fast: bool, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a tutorial kernel runs with: this one plus ``SERTUTOR_FAST``."""
+    env = dict(os.environ)
+    env["SERTUTOR_FAST"] = "1" if fast else "0"
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file():  # a checkout: the kernel imports this sertutor
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(root), env.get("PYTHONPATH", "")) if p)
+    env.pop("MPLBACKEND", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def execute_notebook(path: str | os.PathLike, *, fast: bool = False, timeout: int = 600,
+                     kernel_name: str = "python3", store_widget_state: bool = True,
+                     env: dict[str, str] | None = None, cwd: str | os.PathLike | None = None):
+    """Execute a notebook top to bottom in a fresh kernel; return the executed notebook.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.ipynb`` file (it is not modified).
+    fast : bool
+        Run with ``SERTUTOR_FAST=1`` (what the tests do).
+    timeout : int
+        Seconds allowed per cell.
+    env : dict, optional
+        Extra environment variables for the kernel.
+    cwd : path-like, optional
+        Working directory of the kernel (default: the notebook's folder).
+
+    Raises
+    ------
+    NotebookError
+        When a cell raises (or times out); the message holds the cell's source and the error.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    path = Path(path)
+    nb = nbformat.read(str(path), as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
+                            resources={"metadata": {"path": str(cwd or path.parent)}},
+                            store_widget_state=store_widget_state, allow_errors=False,
+                            record_timing=True)
+    try:
+        client.execute(env=kernel_env(fast=fast, extra=env), cwd=str(cwd or path.parent))
+    except CellExecutionError as exc:
+        index, source, error = _failing_cell(nb)
+        err = NotebookError(path.name, index, source, error or _strip_ansi(str(exc)))
+        err.nb = nb
+        raise err from None
+    except (CellTimeoutError, DeadKernelError) as exc:
+        running = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                   and "execution" in c.get("metadata", {})
+                   and "shell.execute_reply" not in c.metadata["execution"]]
+        index = running[0] if running else -1
+        source = nb.cells[index].source if index >= 0 else ""
+        err = NotebookError(path.name, index, source,
+                            f"{type(exc).__name__}: {_strip_ansi(str(exc))}")
+        err.nb = nb
+        raise err from None
+    return nb
+
+
+# ------------------------------------------------------------------------------ exporting
+_SNAPSHOT_ENV = "SERTUTOR_FIGURE_SNAPSHOTS"
+
+
+def _install_snapshot_hook(folder: str) -> None:
+    """In the kernel: after every cell, save each live plotly FigureWidget's current figure.
+
+    Files are ``<folder>/<execution_count>-<model_id>.json``, written only when the figure
+    changed. The export uses them to put a static copy of each widget's figure in the page.
+    """
+    import hashlib
+
+    from IPython import get_ipython
+
+    last: dict[str, str] = {}
+    out = Path(folder)
+
+    def snapshot(result) -> None:
+        try:
+            import ipywidgets.widgets.widget as wmod
+            from plotly.basewidget import BaseFigureWidget
+        except ImportError:
+            return
+        count = result.execution_count
+        for model_id, widget in list(getattr(wmod, "_instances", {}).items()):
+            if not isinstance(widget, BaseFigureWidget):
+                continue
+            try:
+                text = widget.to_json()
+            except Exception:  # noqa: BLE001 - never break the learner's notebook
+                continue
+            digest = hashlib.sha1(text.encode()).hexdigest()
+            if last.get(model_id) != digest:
+                last[model_id] = digest
+                (out / f"{count}-{model_id}.json").write_text(text, encoding="utf-8")
+
+    get_ipython().events.register("post_run_cell", snapshot)
+
+
+def _snapshot_lookup(folder: Path) -> dict[str, list[tuple[int, Path]]]:
+    found: dict[str, list[tuple[int, Path]]] = {}
+    for f in folder.glob("*-*.json"):
+        count, _, model_id = f.stem.partition("-")
+        if count.isdigit():
+            found.setdefault(model_id, []).append((int(count), f))
+    for v in found.values():
+        v.sort()
+    return found
+
+
+def _reachable(state: dict[str, Any], model_id: str, seen: set[str] | None = None) -> list[str]:
+    """Model ids reachable from ``model_id`` through ``IPY_MODEL_`` references (incl. itself)."""
+    seen = set() if seen is None else seen
+    if model_id in seen or model_id not in state:
+        return []
+    seen.add(model_id)
+    found = [model_id]
+    for value in state[model_id].get("state", {}).values():
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, str) and v.startswith("IPY_MODEL_"):
+                found += _reachable(state, v[len("IPY_MODEL_"):], seen)
+    return found
+
+
+def _figure_widgets_to_static(nb, snapshots: Path) -> int:
+    """Replace plotly FigureWidgets by static copies of their figures; return how many.
+
+    A widget output is followed by the figures of the FigureWidgets it contains, as they were
+    at the end of that cell; the FigureWidget models are then removed from the stored widget
+    state (without a kernel they could not update anyway, and each carries its own copy of
+    plotly.js), so the remaining controls still render and the page stays small.
+    """
+    import nbformat
+    import plotly.io as pio
+
+    store = nb.metadata.get("widgets", {}).get(WIDGET_STATE)
+    state = (store or {}).get("state", {})
+    lookup = _snapshot_lookup(snapshots)
+    figure_ids = {m for m in state if m in lookup}
+    added = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        count = cell.get("execution_count") or 0
+        outputs = []
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get(WIDGET_VIEW) if "data" in out else None
+            ids = [m for m in _reachable(state, view.get("model_id", "")) if m in figure_ids] \
+                if view else []
+            if not (view and view.get("model_id") in figure_ids):
+                outputs.append(out)  # keep the widget unless it is just a figure
+            for model_id in ids:
+                shots = [f for c, f in lookup[model_id] if c <= count] or \
+                    [lookup[model_id][0][1]]
+                fig = pio.from_json(shots[-1].read_text(encoding="utf-8"))
+                html_fig = pio.to_html(fig, include_plotlyjs=False, full_html=False)
+                outputs.append(nbformat.v4.new_output(
+                    "display_data", data={"text/html": html_fig, "text/plain": "<Figure>"},
+                    metadata={"sertutor_static_figure": model_id}))
+                added += 1
+        cell.outputs = outputs
+    for model_id in figure_ids:
+        del state[model_id]
+    for model in state.values():
+        ms = model.get("state", {})
+        for key, value in list(ms.items()):
+            if isinstance(value, list) and any(isinstance(v, str) and v.startswith("IPY_MODEL_")
+                                               for v in value):
+                ms[key] = [v for v in value if not (isinstance(v, str) and
+                                                    v[len("IPY_MODEL_"):] in figure_ids)]
+    return added
+
+
+def execute_for_export(path: str | os.PathLike, *, fast: bool = False, timeout: int = 600):
+    """Execute a notebook for the static export; return ``(notebook, error text)``.
+
+    Runs with ``PLOTLY_RENDERER=plotly_mimetype+notebook`` (an HTML rendering with plotly.js
+    inline next to JupyterLab's mimetype) and a hidden first cell that snapshots FigureWidgets
+    (see :func:`_figure_widgets_to_static`); the hidden cell is removed again.
+    """
+    import tempfile
+
+    import nbformat
+
+    path = Path(path)
+    nb = nbformat.read(str(path), as_version=4)
+    with tempfile.TemporaryDirectory(prefix="sertutor-export-") as tmp:
+        shots = Path(tmp) / "figures"
+        shots.mkdir()
+        hook = nbformat.v4.new_code_cell(
+            f"from sertutor.tutorials import _install_snapshot_hook\n"
+            f"_install_snapshot_hook({str(shots)!r})")
+        nb.cells.insert(0, hook)
+        work = Path(tmp) / path.name
+        nbformat.write(nb, str(work))
+        error = ""
+        try:
+            done = execute_notebook(work, fast=fast, timeout=timeout, cwd=path.parent,
+                                    env={"PLOTLY_RENDERER": "plotly_mimetype+notebook"})
+        except NotebookError as exc:  # renumber: the hidden cell is not the learner's
+            error = str(NotebookError(path.name, exc.cell_index - 1, exc.source, exc.error))
+            done = exc.nb
+        done.cells.pop(0)
+        n_static = _figure_widgets_to_static(done, shots)  # uses the kernel's counts
+        for cell in done.cells:  # the hidden cell took execution count 1
+            if cell.cell_type == "code" and cell.get("execution_count"):
+                cell.execution_count -= 1
+                for out in cell.get("outputs", []):
+                    if out.get("execution_count"):
+                        out.execution_count -= 1
+    done.metadata.setdefault("sertutor", {})["static_figures"] = n_static
+    return done, error
+
+
+def export_html(nb, out_path: str | os.PathLike, *, title: str | None = None) -> Path:
+    """Write an executed notebook as one HTML page (nbconvert ``lab`` template)."""
+    from nbconvert import HTMLExporter
+
+    out_path = Path(out_path)
+    static = _copy_static(out_path.parent)
+    # the widget manager and require.js from the pages' own folder: no CDN needed
+    exporter = HTMLExporter(template_name="lab",
+                            widget_renderer_url=f"{static.name}/{_WIDGET_MANAGER}",
+                            require_js_url=f"{static.name}/require.js")
+    resources = {"metadata": {"name": title or Path(out_path).stem}}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    if "plotly" in body and "Plotly.newPlot" in body and "plotly.js v" not in body:
+        # a page with figures but without plotly.js (figures from widgets only): embed it once
+        import plotly.offline
+
+        script = f"<script type=\"text/javascript\">{plotly.offline.get_plotlyjs()}</script>"
+        body = body.replace("</head>", script + "\n</head>", 1)
+    _write_public(out_path, body)
+    return out_path
+
+
+_STATIC = Path(__file__).resolve().parent / "_static"
+_WIDGET_MANAGER = "widgets-embed-amd.js"  # @jupyter-widgets/html-manager 1.0.15 dist/embed-amd.js
+
+
+def _copy_static(folder: Path) -> Path:
+    """Copy the vendored widget manager and require.js into ``folder/_static``; return it."""
+    import shutil
+
+    target = folder / "_static"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (_WIDGET_MANAGER, "require.js"):
+        if not (target / name).is_file():
+            shutil.copyfile(_STATIC / name, target / name)
+            os.chmod(target / name, 0o644)
+    return target
+
+
+def _write_public(path: Path, text: str) -> Path:
+    """Write a page atomically, readable by everyone (a web server, a browser, the class)."""
+    from .storage import atomic_write_text
+
+    atomic_write_text(path, text)
+    os.chmod(path, 0o644)
+    return path
+
+
+@dataclass
+class ExportResult:
+    """One exported notebook: where it went, how long it took, and the error if it failed."""
+
+    notebook: str
+    html: Path | None
+    seconds: float
+    error: str = ""
+    static_figures: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def export(out_dir: str | os.PathLike, *, fast: bool = False,
+           notebooks: Iterable[str | os.PathLike] | None = None, timeout: int = 600,
+           log=print) -> list[ExportResult]:
+    """Execute notebooks and write ``out_dir/NN_name.html`` for each plus ``index.html``.
+
+    A notebook whose cell fails is still written (up to and including the failing cell, with
+    its error), and its result carries the error; the others go on.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [Path(p) for p in notebooks] if notebooks is not None else list_notebooks()
+    if not paths:
+        raise FileNotFoundError("no notebooks to export")
+    results: list[ExportResult] = []
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"notebook not found: {path}")
+        t0 = time.perf_counter()
+        nb, error = execute_for_export(path, fast=fast, timeout=timeout)
+        target = export_html(nb, out / (path.stem + ".html"), title=notebook_title(path))
+        result = ExportResult(path.name, target, time.perf_counter() - t0, error,
+                              nb.metadata["sertutor"]["static_figures"])
+        results.append(result)
+        if log is not None:
+            status = "ok" if result.ok else "FAILED"
+            log(f"{path.name}: {status} in {result.seconds:.1f} s -> {target}")
+            if error:
+                log(error)
+    _write_index(out, results)
+    return results
+
+
+def _write_index(out: Path, results: list[ExportResult]) -> Path:
+    rows = "\n".join(
+        f"<li><a href=\"{html.escape(r.html.name)}\">{html.escape(r.notebook)}</a>"
+        f"{' — <b>failed</b>' if r.error else ''}</li>" for r in results if r.html)
+    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>sertutor tutorials"
+            f"</title></head><body><h1>sertutor tutorials</h1><ol>{rows}</ol>"
+            f"<p>Executed {time.strftime('%Y-%m-%d %H:%M')} with sertutor; figures work "
+            f"offline, widget controls too (from _static/).</p></body></html>")
+    return _write_public(out / "index.html", page)
+
+
+def main_list(directory: str | os.PathLike | None = None, *, stream=None) -> int:
+    """Print the notebooks, one per line: file name and title."""
+    stream = sys.stdout if stream is None else stream
+    for path in list_notebooks(directory):
+        print(f"{path.name:34s} {notebook_title(path)}", file=stream)
+    return 0
