@@ -58,6 +58,13 @@ def _require_browser() -> None:
         pytest.skip(message)
 
 
+def _launch(playwright):
+    """Debian's Chromium, headless, with the flags the issue names."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -139,10 +146,7 @@ def test_tutorial_runs_in_jupyterlab_in_chromium(jupyterlab):
     base, token = jupyterlab
     shot = _artifacts() / "browser_00_welcome.png"
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking"])
+        browser = _launch(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             console_errors: list[str] = []
@@ -218,10 +222,7 @@ def test_static_export_draws_widgets_and_figures_offline(tmp_path):
         return route.abort()
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking"])
+        browser = _launch(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.route("**/*", offline)

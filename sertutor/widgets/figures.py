@@ -26,6 +26,7 @@ __all__ = [
     "trailing_mean",
     "training_curves_figure",
     "utterance_figure",
+    "waveform_envelope",
 ]
 
 
@@ -129,6 +130,23 @@ def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     end = np.arange(1, len(values) + 1)  # (n,) exclusive end of each window
     start = np.maximum(end - window, 0)
     return (csum[end] - csum[start]) / (end - start)
+
+
+def waveform_envelope(wave: np.ndarray, sample_rate: int, *, max_points: int = 4000):
+    """Min/max per bin of a waveform (N,) for plotting: times (P,), values (P,), P <= max_points.
+
+    Drawing every sample of a few seconds of audio makes a heavy figure; the envelope of
+    min/max pairs looks the same at screen resolution.
+    """
+    n = len(wave)
+    if n <= max_points:
+        return np.arange(n) / sample_rate, wave
+    bins = max_points // 2
+    edges = np.linspace(0, n, bins + 1).astype(np.int64)  # (bins + 1,)
+    lo = np.minimum.reduceat(wave, edges[:-1])  # (bins,)
+    hi = np.maximum.reduceat(wave, edges[:-1])
+    t = (edges[:-1] + edges[1:]) / 2 / sample_rate  # (bins,) bin centres
+    return np.repeat(t, 2), np.stack([lo, hi], axis=1).reshape(-1)  # (2 * bins,) each
 
 
 def confusion_figure(confusion: Sequence[Sequence[int]], labels: Sequence[str], *,

@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from .figures import waveform_envelope
+
 __all__ = ["PriorSampler"]
 
 _BINS = 30  # histogram bins over [-z_range, z_range] prior standard deviations
@@ -55,19 +57,6 @@ def _eval_mode(model) -> Iterator[None]:
             yield
     finally:
         model.train(was_training)
-
-
-def _envelope(wave: np.ndarray, sample_rate: int, max_points: int = 2000):
-    """Min/max per bin of a waveform (N,) for plotting: times (P,), values (P,)."""
-    n = len(wave)
-    if n <= max_points:
-        return np.arange(n) / sample_rate, wave
-    bins = max_points // 2
-    edges = np.linspace(0, n, bins + 1).astype(np.int64)  # (bins + 1,)
-    lo = np.minimum.reduceat(wave, edges[:-1])  # (bins,)
-    hi = np.maximum.reduceat(wave, edges[:-1])
-    t = (edges[:-1] + edges[1:]) / 2 / sample_rate  # (bins,) bin centres
-    return np.repeat(t, 2), np.stack([lo, hi], axis=1).reshape(-1)  # (2 * bins,) each
 
 
 class PriorSampler:
@@ -437,7 +426,7 @@ class PriorSampler:
         heat.z = self.logmel
         heat.x = np.arange(self.logmel.shape[1]) * hop_s  # (T,) frame times
         heat.y = np.arange(self.logmel.shape[0])  # (n_mels,)
-        t, w = _envelope(self._wave, self.sample_rate)
+        t, w = waveform_envelope(self._wave, self.sample_rate)
         fig.data[1].x, fig.data[1].y = t, w
 
     def _draw_histogram(self, fig) -> None:

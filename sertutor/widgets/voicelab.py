@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .figures import waveform_envelope
+
 __all__ = ["RANGES", "VoiceLab", "voice_cues"]
 
 #: Slider ranges (min, max, step) of the numeric controls; ``set`` accepts values within them.
@@ -41,19 +43,6 @@ _VOWELS = frozenset("aeiou")
 _DEFAULTS: dict[str, Any] = {"emotion": "neutral", "intensity": 1.0, "f0_scale": 1.0,
                              "f0_range_scale": 1.0, "rate_scale": 1.0, "loudness_db": 0.0,
                              "breathiness": None, "speaker": 0, "gender": "female", "seed": 0}
-
-
-def _envelope(wave: np.ndarray, sample_rate: int, max_points: int = 4000):
-    """Min/max per bin of a waveform (N,) for plotting: times (P,), values (P,)."""
-    n = len(wave)
-    if n <= max_points:
-        return np.arange(n) / sample_rate, wave
-    bins = max_points // 2
-    edges = np.linspace(0, n, bins + 1).astype(np.int64)  # (bins + 1,)
-    lo = np.minimum.reduceat(wave, edges[:-1])  # (bins,)
-    hi = np.maximum.reduceat(wave, edges[:-1])
-    t = (edges[:-1] + edges[1:]) / 2 / sample_rate  # (bins,) bin centres
-    return np.repeat(t, 2), np.stack([lo, hi], axis=1).reshape(-1)  # (2 * bins,) each
 
 
 def voice_cues(audio: np.ndarray, info: dict[str, Any]) -> dict[str, float]:
@@ -298,7 +287,7 @@ class VoiceLab:
         feats, _ = log_mel(torch.from_numpy(self.audio), config=self.features)
         db = feats[0, 0].numpy()  # (n_mels, T)
         f0 = np.where(info["f0"] > 0, info["f0"], np.nan)  # (frames,) gaps where unvoiced
-        t, w = _envelope(self.audio, self.sample_rate)
+        t, w = waveform_envelope(self.audio, self.sample_rate)
         hop_s = self.features.hop_length / self.features.sample_rate
         with self.figure.batch_update():
             self.figure.data[0].x, self.figure.data[0].y = t, w
