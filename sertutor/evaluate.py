@@ -32,6 +32,7 @@ __all__ = [
     "pool_utterances",
     "predict",
     "evaluate_segments",
+    "linear_probe",
 ]
 
 
@@ -213,3 +214,38 @@ def evaluate_segments(model: torch.nn.Module, segments, *, emotions: Sequence[st
             metrics["gender_accuracy"] = weighted_accuracy(g_true[known].round().astype(int),
                                                            g_prob[known].argmax(1))
     return metrics
+
+
+def linear_probe(codes: np.ndarray, labels: Sequence, *, folds: int = 5, seed: int = 0,
+                 C: float = 0.1) -> float:
+    """How linearly decodable ``labels`` are from ``codes``: cross-validated accuracy.
+
+    A standardised logistic regression (L2, inverse strength ``C``) is fitted on ``folds - 1``
+    stratified folds and scored on the held-out one; the mean accuracy over folds is returned.
+    Compare it with chance (``1 / n_classes`` for balanced classes): a latent space that
+    "captures" speaker or emotion makes that label easy to read off linearly.
+
+    Parameters
+    ----------
+    codes : array, shape (N, D)
+        One code per item (e.g. per-utterance mean of ``h``).
+    labels : sequence, length N
+        Class of each item (str or int); every class needs at least ``folds`` items.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.asarray(codes, dtype=float)
+    y = np.asarray(labels)
+    if x.ndim != 2 or len(x) != len(y):
+        raise ValueError(f"codes must be (N, D) with one row per label; got codes "
+                         f"{x.shape} and {len(y)} labels")
+    _, counts = np.unique(y, return_counts=True)
+    if len(counts) < 2 or counts.min() < folds:
+        raise ValueError(f"labels need >= 2 classes with >= {folds} items each (folds="
+                         f"{folds}); got class sizes {sorted(counts.tolist())}")
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    return float(cross_val_score(clf, x, y, cv=cv).mean())

@@ -37,3 +37,19 @@ def test_pretrained_scores_its_recorded_metrics():
     assert metrics["uar"] == pytest.approx(record["uar"], abs=1e-3)
     assert metrics["confusion"] == record["confusion"]
     assert metrics["uar"] > 0.45  # well above chance (0.25) on unseen speakers
+
+
+def test_load_or_train_loads_or_runs_the_same_job(monkeypatch, tmp_path):
+    import sertutor.pipeline as pipeline
+    from sertutor import pretrained
+
+    model, config, _ = pretrained.load_or_train("classroom")  # train=False: the shipped model
+    assert config.model.variant == "full" and not model.training
+    calls = {}
+    monkeypatch.setattr(pipeline, "run", lambda preset, **kw: calls.update(preset=preset, **kw))
+    monkeypatch.setattr(pipeline, "load_trained", lambda p, **kw: ("model", "config", str(p)))
+    out = pretrained.load_or_train("classroom", train=True, out_dir=tmp_path)
+    assert calls["preset"] == "classroom" and calls["out_dir"] == tmp_path
+    assert out[2] == str(tmp_path / "checkpoint.pt")
+    with pytest.raises(ValueError, match="no pretrained checkpoint"):
+        pretrained.load_or_train("paper", train=True)

@@ -240,3 +240,20 @@ def test_pipeline_metrics_and_reload(tiny, tmp_path):
     x = tiny.test.x[:4]
     trainer.model.eval()
     torch.testing.assert_close(model(x).y, trainer.model(x).y)
+
+
+def test_linear_probe_reads_encoded_labels_and_not_noise():
+    from sertutor.evaluate import linear_probe
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(["a", "b", "c", "d"], 25)  # (100,)
+    noise = rng.normal(size=(100, 8))
+    encoded = noise.copy()
+    encoded[:, 0] += 5.0 * (labels == "b") - 5.0 * (labels == "c")
+    encoded[:, 1] += 5.0 * (labels == "d")
+    assert linear_probe(encoded, labels) > 0.9
+    assert linear_probe(noise, labels) < 0.45  # chance is 0.25
+    with pytest.raises(ValueError, match="one row per label"):
+        linear_probe(noise[:10], labels)
+    with pytest.raises(ValueError, match="class sizes"):
+        linear_probe(noise[:6], labels[:6])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["available", "load", "path", "recorded_metrics"]
+__all__ = ["available", "load", "load_or_train", "path", "recorded_metrics"]
 
 _HERE = Path(__file__).resolve().parent
 
@@ -44,3 +44,24 @@ def recorded_metrics(name: str = "classroom") -> dict:
     """The metrics the shipped checkpoint scored when it was made."""
     path(name)
     return json.loads((_HERE / f"{name}.json").read_text())
+
+
+def load_or_train(name: str = "classroom", *, train: bool = False, out_dir=None,
+                  device: str = "cpu"):
+    """The shipped model, or (``train=True``) the same run trained afresh: ``(model, config,
+    meta)`` either way.
+
+    Training runs what made the shipped checkpoint: ``sertutor train --preset NAME`` (the
+    ``full`` model on the synthetic classroom corpora, seed 0), writing to ``out_dir``
+    (default: ``runs/NAME`` in the data folder). A notebook's ``TRAIN_FROM_SCRATCH`` switch
+    calls this with ``train=TRAIN_FROM_SCRATCH``.
+    """
+    if not train:
+        return load(name, device=device)
+    from ..pipeline import load_trained, run
+    from ..storage import data_dir
+
+    path(name)  # the name must be a shipped model's preset
+    out = data_dir() / "runs" / name if out_dir is None else out_dir
+    run(name, out_dir=out, device=device)
+    return load_trained(Path(out) / "checkpoint.pt", device=device)
