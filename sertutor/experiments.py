@@ -24,8 +24,8 @@ import numpy as np
 from .config import MODEL_VARIANTS, Config, get_config
 from .storage import atomic_write_text
 
-__all__ = ["ablation", "cross_corpus", "dimensional", "to_markdown", "run_experiment",
-           "EXPERIMENTS"]
+__all__ = ["ablation", "cross_corpus", "dimensional", "paired_gains", "to_markdown",
+           "run_experiment", "EXPERIMENTS"]
 
 
 def _runs(preset: str | Config, *, variants: Sequence[str], fractions: Sequence[float],
@@ -117,6 +117,31 @@ def dimensional(preset: str | Config = "classroom", *, variants: Sequence[str] =
 
 EXPERIMENTS: dict[str, Callable[..., dict[str, Any]]] = {
     "ablation": ablation, "cross-corpus": cross_corpus, "dimensional": dimensional}
+
+
+def paired_gains(rows: Sequence[dict[str, Any]], *, reference: str = "baseline",
+                 key: str = "uar") -> list[dict[str, Any]]:
+    """Each variant's gain over ``reference``, paired by seed (and so by test fold).
+
+    Seeds differ in their test speakers, whose difficulty moves every model's score together;
+    the per-seed difference ``variant - reference`` cancels that shared part, so its spread
+    is the honest yardstick for a gain. Returns one dict per (variant, fraction) with ``n``
+    paired seeds, ``gain_mean``, ``gain_std`` (sample sd) and ``gain_se`` (sd / sqrt(n)).
+    """
+    ref = {(r["fraction"], r["seed"]): r[key] for r in rows if r["variant"] == reference}
+    diffs: dict[tuple, list[float]] = {}
+    for r in rows:
+        pair = (r["fraction"], r["seed"])
+        if r["variant"] != reference and pair in ref and r.get(key) is not None:
+            diffs.setdefault((r["variant"], r["fraction"]), []).append(r[key] - ref[pair])
+    out = []
+    for (variant, fraction), d in diffs.items():
+        d_arr = np.asarray(d, dtype=float)
+        sd = float(d_arr.std(ddof=1)) if len(d_arr) > 1 else 0.0
+        out.append({"variant": variant, "fraction": fraction, "n": len(d_arr),
+                    "gain_mean": float(d_arr.mean()), "gain_std": sd,
+                    "gain_se": float(sd / np.sqrt(len(d_arr)))})
+    return out
 
 
 def to_markdown(results: dict[str, Any]) -> str:

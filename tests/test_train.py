@@ -257,3 +257,18 @@ def test_linear_probe_reads_encoded_labels_and_not_noise():
         linear_probe(noise[:10], labels)
     with pytest.raises(ValueError, match="class sizes"):
         linear_probe(noise[:6], labels[:6])
+
+
+def test_paired_gains_cancel_the_folds_shared_difficulty():
+    from sertutor.experiments import paired_gains
+
+    # fold 1 is 20 points harder for both models; full is exactly 5 points better on each
+    rows = [{"variant": v, "fraction": 0.1, "seed": s, "uar": u}
+            for v, s, u in [("baseline", 0, 0.60), ("full", 0, 0.65),
+                            ("baseline", 1, 0.40), ("full", 1, 0.45),
+                            ("baseline", 2, 0.50), ("full", 2, 0.55), ("mtl", 2, 0.40)]]
+    gains = {(g["variant"], g["fraction"]): g for g in paired_gains(rows)}
+    assert gains[("full", 0.1)]["n"] == 3
+    assert gains[("full", 0.1)]["gain_mean"] == pytest.approx(0.05)
+    assert gains[("full", 0.1)]["gain_std"] == pytest.approx(0.0, abs=1e-12)  # unpaired sd: 0.1
+    assert gains[("mtl", 0.1)]["n"] == 1 and gains[("mtl", 0.1)]["gain_mean"] == pytest.approx(-0.1)
