@@ -28,6 +28,7 @@ The static export (:func:`export`) executes every notebook with the widget state
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
@@ -343,11 +344,12 @@ def export_html(nb, out_path: str | os.PathLike, *, title: str | None = None) ->
     out_path = Path(out_path)
     static = _copy_static(out_path.parent)
     # the widget manager and require.js from the pages' own folder: no CDN needed
-    exporter = HTMLExporter(template_name="lab",
-                            widget_renderer_url=f"{static.name}/{_WIDGET_MANAGER}",
-                            require_js_url=f"{static.name}/require.js")
     resources = {"metadata": {"name": title or Path(out_path).stem}}
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    with _nbconvert_data_path():  # the exporter finds its templates when it is made
+        exporter = HTMLExporter(template_name="lab",
+                                widget_renderer_url=f"{static.name}/{_WIDGET_MANAGER}",
+                                require_js_url=f"{static.name}/require.js")
+        body, _ = exporter.from_notebook_node(nb, resources=resources)
     if "plotly" in body and "Plotly.newPlot" in body and "plotly.js v" not in body:
         # a page with figures but without plotly.js (figures from widgets only): embed it once
         import plotly.offline
@@ -360,6 +362,32 @@ def export_html(nb, out_path: str | os.PathLike, *, title: str | None = None) ->
 
 _STATIC = Path(__file__).resolve().parent / "_static"
 _WIDGET_MANAGER = "widgets-embed-amd.js"  # @jupyter-widgets/html-manager 1.0.15 dist/embed-amd.js
+
+
+@contextlib.contextmanager
+def _nbconvert_data_path():
+    """Let nbconvert find its templates wherever it was installed.
+
+    nbconvert looks for them under ``share/jupyter`` of the running environment (and
+    ``JUPYTER_PATH``); a virtual environment that reuses the system's site-packages has
+    nbconvert's code but not those data files. The base interpreter's and nbconvert's own
+    prefix are added to ``JUPYTER_PATH`` while a page is rendered.
+    """
+    import nbconvert
+
+    prefixes = [sys.prefix, sys.base_prefix,
+                str(Path(nbconvert.__file__).resolve().parents[4])]  # <prefix>/lib/pythonX/site-packages/nbconvert
+    extra = [str(Path(p) / "share" / "jupyter") for p in dict.fromkeys(prefixes)
+             if (Path(p) / "share" / "jupyter" / "nbconvert" / "templates" / "lab").is_dir()]
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(([old] if old else []) + extra)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = old
 
 
 def _copy_static(folder: Path) -> Path:
