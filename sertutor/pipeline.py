@@ -31,7 +31,8 @@ import pandas as pd
 from .config import Config, get_config
 from .storage import atomic_write_text
 
-__all__ = ["PreparedData", "prepare_data", "build_model", "train_and_evaluate", "run"]
+__all__ = ["PreparedData", "prepare_data", "build_model", "train_and_evaluate", "run",
+           "load_trained", "evaluate_checkpoint", "corpus_norm_stats"]
 
 
 @dataclass
@@ -282,19 +283,41 @@ def load_trained(path: str | os.PathLike, *, device: str = "cpu"):
     return model, config, meta
 
 
+def corpus_norm_stats(meta: dict | None, spec: str | None, features):
+    """The normalisation a trained model expects on the corpus ``spec``.
+
+    The run's own statistics when ``spec`` names a corpus the run trained on (``meta["specs"]``:
+    the emotion or auxiliary corpus, compared without a ``@...`` suffix and case), else
+    statistics fitted on ``features`` (per-corpus normalisation, as in cross-corpus SER).
+    Returns ``(NormStats, role)``, role ``"emotion"``, ``"aux"`` or None.
+    """
+    from .features import NormStats
+
+    meta = meta or {}
+    stored = meta.get("norm_stats", {})
+
+    def base(name: str) -> str:
+        return name.split("@")[0].lower()
+
+    if spec:
+        for role, run_spec in meta.get("specs", {}).items():
+            if run_spec and base(run_spec) == base(spec) and role in stored:
+                return NormStats.from_dict(stored[role]), role
+    return NormStats.fit(features), None
+
+
 def evaluate_checkpoint(path: str | os.PathLike, *, corpus: str, device: str = "auto",
                         progress: bool = True, data_dir=None) -> dict[str, Any]:
     """Score a saved model on every 4-class utterance of ``corpus`` (a corpus spec).
 
-    The corpus is normalised with the statistics the model was trained with when it is the
-    training emotion corpus, else with its own (per-corpus normalisation, as in cross-corpus
-    SER). Note that the training corpus includes the speakers the model was trained on.
+    The corpus is normalised with the statistics the model was trained with when it is one of
+    the run's training corpora, else with its own (:func:`corpus_norm_stats`). Note that the training
+    corpus includes the speakers the model was trained on.
     """
     from .data.corpora import load_corpus
     from .data.dataset import LabelMaps, extract_features, make_segments
     from .data.manifest import EMOTIONS
     from .evaluate import evaluate_segments
-    from .features import NormStats
 
     model, config, meta = load_trained(path, device=device)
     df = load_corpus(corpus, preset=config, data_dir=data_dir)
@@ -302,13 +325,11 @@ def evaluate_checkpoint(path: str | os.PathLike, *, corpus: str, device: str = "
     if df.empty:
         raise ValueError(f"{corpus}: no utterance with a 4-class emotion label to evaluate on")
     fs = extract_features(df, config=config.features, progress=progress)
-    same = corpus == meta.get("specs", {}).get("emotion")
-    stats = NormStats.from_dict(meta["norm_stats"]["emotion"]) if same \
-        else NormStats.fit(fs.features)
+    stats, role = corpus_norm_stats(meta, corpus, fs.features)
     seg = make_segments(fs, stats=stats, frames=config.features.segment_frames,
                         hop=config.features.segment_hop,
                         label_maps=LabelMaps.from_dict(meta["label_maps"]))
     metrics = evaluate_segments(model, seg, emotions=EMOTIONS[:config.model.n_emotions])
     metrics["corpus"] = corpus
-    metrics["normalisation"] = "training statistics" if same else "the corpus's own statistics"
+    metrics["normalisation"] = "training statistics" if role else "the corpus's own statistics"
     return metrics

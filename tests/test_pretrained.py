@@ -53,3 +53,17 @@ def test_load_or_train_loads_or_runs_the_same_job(monkeypatch, tmp_path):
     assert out[2] == str(tmp_path / "checkpoint.pt")
     with pytest.raises(ValueError, match="no pretrained checkpoint"):
         pretrained.load_or_train("paper", train=True)
+
+
+def test_corpus_norm_stats_uses_the_runs_statistics_for_its_own_corpora():
+    from sertutor.pipeline import corpus_norm_stats
+
+    _, _, meta = pretrained.load("classroom")
+    feats = [np.full((1, 64, 50), -30.0, dtype=np.float32)]  # (C, n_mels, T) of another corpus
+    for spec in ("synth-emo", "Synth-Emo@classroom"):
+        stats, role = corpus_norm_stats(meta, spec, feats)
+        assert role == "emotion"
+        np.testing.assert_allclose(stats.mean, NormStats.from_dict(meta["norm_stats"]["emotion"]).mean)
+    stats, role = corpus_norm_stats(meta, "ravdess:/somewhere", feats)
+    assert role is None and np.allclose(stats.mean, -30.0)  # fitted on the corpus itself
+    assert corpus_norm_stats(None, None, feats)[1] is None

@@ -178,26 +178,15 @@ class PriorSampler:
         p = next(self.model.parameters(), None)
         return p.device if p is not None else "cpu"
 
-    def _stats_for(self, name: str, features: list):
-        """Normalisation of a corpus: the run's statistics for its own corpora, else fitted."""
-        from ..features import NormStats
-
-        stats = self.meta.get("norm_stats", {})
-        base = name.split("@")[0].lower()
-        for role, spec in self.meta.get("specs", {}).items():
-            if spec and spec.split("@")[0].lower() == base and role in stats:
-                return NormStats.from_dict(stats[role])
-        if name in stats:
-            return NormStats.from_dict(stats[name])
-        return NormStats.fit(features)  # another corpus: per-corpus normalisation
-
     def _segments_of(self, manifest, name: str):
         from ..data.dataset import extract_features, make_segments
 
         fs = extract_features(manifest, config=self.config.features, progress=False)
         if len(fs) == 0:
             raise ValueError(f"source {name!r}: no utterance could be read")
-        return make_segments(fs, stats=self._stats_for(name, fs.features))
+        from ..pipeline import corpus_norm_stats
+
+        return make_segments(fs, stats=corpus_norm_stats(self.meta, name, fs.features)[0])
 
     def _encode_source(self, source: Any) -> np.ndarray | None:
         """Codes z (n, z_dim) of (a random subset of) the source's segments."""

@@ -261,7 +261,7 @@ def _from_manifest(model, manifest: pd.DataFrame, *, spec: str | None, meta, lab
     """Features and segments of (a sample of) a manifest, normalised as the model expects."""
     from ..data.dataset import LabelMaps, cache_path, extract_features, make_segments
     from ..data.manifest import validate_manifest
-    from ..features import NormStats
+    from ..pipeline import corpus_norm_stats
 
     validate_manifest(manifest, name="source")
     if len(manifest) == 0:
@@ -274,9 +274,7 @@ def _from_manifest(model, manifest: pd.DataFrame, *, spec: str | None, meta, lab
     else:  # extract only the sample, and leave no cache file for it
         rows = _sample_rows(len(manifest), max_utterances, seed)
         fs = extract_features(manifest.iloc[rows], config=fc, cache=False, progress=progress)
-    role = {v: k for k, v in (meta or {}).get("specs", {}).items() if v}.get(spec)
-    stored = (meta or {}).get("norm_stats", {}).get(role) if role else None
-    stats = NormStats.from_dict(stored) if stored else NormStats.fit(fs.features)
+    stats, _ = corpus_norm_stats(meta, spec, fs.features)
     rows = _sample_rows(len(fs), max_utterances, seed)
     fs = fs.subset(rows)
     maps = LabelMaps.from_dict(meta["label_maps"]) if meta and "label_maps" in meta \
