@@ -120,27 +120,39 @@ EXPERIMENTS: dict[str, Callable[..., dict[str, Any]]] = {
 
 
 def paired_gains(rows: Sequence[dict[str, Any]], *, reference: str = "baseline",
-                 key: str = "uar") -> list[dict[str, Any]]:
+                 key: str = "uar", group: str = "variant",
+                 pair: Sequence[str] = ("fraction", "seed"),
+                 by: Sequence[str] = ("fraction",)) -> list[dict[str, Any]]:
     """Each variant's gain over ``reference``, paired by seed (and so by test fold).
 
     Seeds differ in their test speakers, whose difficulty moves every model's score together;
     the per-seed difference ``variant - reference`` cancels that shared part, so its spread
     is the honest yardstick for a gain. Returns one dict per (variant, fraction) with ``n``
-    paired seeds, ``gain_mean``, ``gain_std`` (sample sd) and ``gain_se`` (sd / sqrt(n)).
+    paired seeds, ``gain_mean``, ``gain_std`` (sample sd), ``gain_se`` (sd / sqrt(n)) and
+    ``wins`` (pairs where the variant scored higher).
+
+    ``group`` names the row field that tells the models apart, ``pair`` the fields that make
+    two rows a pair, and ``by`` those of ``pair`` to report separately (a sweep of arms over
+    folds and seeds uses ``group="arm", pair=("fold", "seed"), by=()``).
     """
-    ref = {(r["fraction"], r["seed"]): r[key] for r in rows if r["variant"] == reference}
+    pair, by = tuple(pair), tuple(by)
+    if not set(by) <= set(pair):
+        raise ValueError(f"by={by} must be fields of pair={pair}")
+    ref = {tuple(r[p] for p in pair): r[key] for r in rows if r[group] == reference}
     diffs: dict[tuple, list[float]] = {}
     for r in rows:
-        pair = (r["fraction"], r["seed"])
-        if r["variant"] != reference and pair in ref and r.get(key) is not None:
-            diffs.setdefault((r["variant"], r["fraction"]), []).append(r[key] - ref[pair])
+        k = tuple(r[p] for p in pair)
+        if r[group] != reference and k in ref and r.get(key) is not None:
+            cell = (r[group],) + tuple(r[b] for b in by)
+            diffs.setdefault(cell, []).append(r[key] - ref[k])
     out = []
-    for (variant, fraction), d in diffs.items():
+    for cell, d in diffs.items():
         d_arr = np.asarray(d, dtype=float)
         sd = float(d_arr.std(ddof=1)) if len(d_arr) > 1 else 0.0
-        out.append({"variant": variant, "fraction": fraction, "n": len(d_arr),
+        out.append({**dict(zip((group,) + by, cell)), "n": len(d_arr),
                     "gain_mean": float(d_arr.mean()), "gain_std": sd,
-                    "gain_se": float(sd / np.sqrt(len(d_arr)))})
+                    "gain_se": float(sd / np.sqrt(len(d_arr))),
+                    "wins": int((d_arr > 0).sum())})
     return out
 
 

@@ -272,3 +272,45 @@ def test_paired_gains_cancel_the_folds_shared_difficulty():
     assert gains[("full", 0.1)]["gain_mean"] == pytest.approx(0.05)
     assert gains[("full", 0.1)]["gain_std"] == pytest.approx(0.0, abs=1e-12)  # unpaired sd: 0.1
     assert gains[("mtl", 0.1)]["n"] == 1 and gains[("mtl", 0.1)]["gain_mean"] == pytest.approx(-0.1)
+    assert gains[("full", 0.1)]["wins"] == 3 and gains[("mtl", 0.1)]["wins"] == 0
+
+
+def test_paired_gains_pair_on_named_fields():
+    from sertutor.experiments import paired_gains
+
+    # a sweep: arms paired by (fold, seed); (fold 0, seed 1) has no reference run
+    rows = [{"arm": a, "fold": f, "seed": s, "uar": u}
+            for a, f, s, u in [("ref", 0, 0, 0.5), ("long", 0, 0, 0.6),
+                               ("ref", 1, 0, 0.3), ("long", 1, 0, 0.2),
+                               ("long", 0, 1, 0.9)]]
+    (gain,) = paired_gains(rows, reference="ref", group="arm", pair=("fold", "seed"),
+                          by=())
+    assert gain["arm"] == "long" and gain["n"] == 2 and gain["wins"] == 1
+    assert gain["gain_mean"] == pytest.approx(0.0)
+    assert gain["gain_std"] == pytest.approx(np.std([0.1, -0.1], ddof=1))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_training_learns_and_checkpoints_load_on_cpu(tiny, tmp_path):
+    cfg = get_config("tiny", model__variant="full", train__steps=150, train__eval_every=50,
+                     train__patience=10)
+    torch.manual_seed(0)
+    model = build_model(cfg, n_speakers=len(tiny.label_maps.speakers))
+    trainer = Trainer(model, tiny.streams, config=cfg, device="cuda", progress=False,
+                      out_dir=tmp_path)
+    assert trainer.streams.labelled.x.is_cuda  # the tiny corpus fits: kept on the GPU
+    trainer.fit()
+    first = np.mean([h["emotion"] for h in trainer.history[:10]])
+    last = np.mean([h["emotion"] for h in trainer.history[-10:]])
+    assert last < 0.7 * first  # learning happens under bf16 autocast
+    state = load_checkpoint(tmp_path / "checkpoint.pt", map_location="cpu")
+    cpu_model = build_model(cfg, n_speakers=len(tiny.label_maps.speakers))
+    cpu_model.load_state_dict(state["model"])
+    from sertutor.evaluate import evaluate_segments
+
+    on_cpu = evaluate_segments(cpu_model, tiny.test, emotions=tiny.label_maps.emotions,
+                               device="cpu")
+    on_gpu = evaluate_segments(trainer.model, tiny.test, emotions=tiny.label_maps.emotions,
+                               device="cuda")
+    assert abs(on_cpu["uar"] - on_gpu["uar"]) <= 0.05  # same weights, same answers
