@@ -111,7 +111,6 @@ def run_all(preset: str, arms: dict, *, fraction: float, folds: list[int], seeds
             print(json.dumps(row), flush=True)
             with open(partial, "a") as f:
                 f.write(json.dumps(row) + "\n")
-    partial.unlink(missing_ok=True)
     return rows
 
 
@@ -217,6 +216,8 @@ def main() -> None:
             f"Preset `{preset}`, label fraction {fraction}, folds {args.folds} × seeds "
             f"{args.seeds}. Gains are paired by (fold, seed) against `{reference}`.", "", ""]
     atomic_write_text(RESULTS / f"sweep_{args.name}.md", "\n".join(head) + md)
+    if not args.from_rows:  # the rows are safe in sweep_NAME.json now
+        (RESULTS / f"sweep_{args.name}.partial.jsonl").unlink(missing_ok=True)
     print("\n".join(head) + md)
 
 
