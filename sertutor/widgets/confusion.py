@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .figures import confusion_comparison_figure, confusion_scores, sync_figure
+from .figures import ClickableFigure, confusion_comparison_figure, confusion_scores
 from .utterances import Utterances, collect_utterances
 
 __all__ = ["ConfusionMatrix"]
@@ -55,7 +55,7 @@ def _message_markup(text: str) -> str:
     return f"<span style='color:#a04000'>{html.escape(text)}</span>" if text else ""
 
 
-class ConfusionMatrix:
+class ConfusionMatrix(ClickableFigure):
     """Interactive confusion matrix of one model, or of several side by side.
 
     Parameters
@@ -214,20 +214,6 @@ class ConfusionMatrix:
         return confusion_comparison_figure(self.matrices, self.labels, normalize=self.normalize,
                                            title=title)
 
-    @cached_property
-    def figure(self):
-        """The matrices as a ``go.FigureWidget``, updated in place; a click lists a cell."""
-        import plotly.graph_objects as go
-
-        fig = go.FigureWidget(self.static_figure())
-        self.__dict__["figure"] = fig
-        self._connect_clicks()
-        return fig
-
-    def _connect_clicks(self) -> None:
-        for trace in self.figure.data:
-            trace.on_click(self._on_click)
-
     def _on_click(self, trace, points, state=None) -> None:
         if points.xs and points.ys:
             self.select_cell(points.ys[0], points.xs[0], model=trace.name)
@@ -236,9 +222,7 @@ class ConfusionMatrix:
         """Colour by recall (``normalize=True``) or by count; returns self."""
         if normalize is not None:
             self.normalize = bool(normalize)
-        if "figure" in self.__dict__:
-            sync_figure(self.figure, self.static_figure())
-            self._connect_clicks()
+        self._redraw()
         if "_toggle" in self.__dict__ and self._toggle.value != self.normalize:
             self._toggle.value = self.normalize
         return self

@@ -9,12 +9,14 @@ share one code path.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 __all__ = [
     "CATEGORY_COLOURS",
+    "ClickableFigure",
     "PANELS",
     "category_colours",
     "confusion_comparison_figure",
@@ -427,3 +429,38 @@ def sync_figure(target, source) -> None:
             target.data = ()
             target.add_traces(list(source.data))
         target.layout = source.layout
+
+
+class ClickableFigure:
+    """Mixin: a widget's ``FigureWidget`` built from its ``static_figure()``, kept in sync.
+
+    The widget defines ``static_figure()`` (a plain ``go.Figure``) and ``_on_click(trace,
+    points, state)``; ``figure`` is made on first use with every trace's clicks routed to
+    ``_on_click``, and ``_redraw()`` brings an existing ``figure`` up to date in place.
+    """
+
+    def static_figure(self):  # pragma: no cover - every widget defines its own
+        raise NotImplementedError
+
+    def _on_click(self, trace, points, state=None) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    @cached_property
+    def figure(self):
+        """The widget's figure as a ``go.FigureWidget``, updated in place; clicks select."""
+        import plotly.graph_objects as go
+
+        fig = go.FigureWidget(self.static_figure())
+        self.__dict__["figure"] = fig
+        self._connect_clicks()
+        return fig
+
+    def _connect_clicks(self) -> None:
+        for trace in self.figure.data:
+            trace.on_click(self._on_click)
+
+    def _redraw(self) -> None:
+        """Show the current ``static_figure()`` in ``figure``, if it was made already."""
+        if "figure" in self.__dict__:
+            sync_figure(self.figure, self.static_figure())
+            self._connect_clicks()  # replaced traces lose their callbacks

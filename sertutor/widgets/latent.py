@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .figures import embed_2d, latent_figure, sync_figure, utterance_figure
+from .figures import ClickableFigure, embed_2d, latent_figure, sync_figure, utterance_figure
 from .utterances import Utterances, collect_utterances
 
 __all__ = ["COLOR_BY", "PROJECTIONS", "REPRESENTATIONS", "SUBSET_BY", "LatentExplorer"]
@@ -49,7 +49,7 @@ def _message_markup(text: str) -> str:
     return f"<span style='color:#a04000'>{html.escape(text)}</span>" if text else ""
 
 
-class LatentExplorer:
+class LatentExplorer(ClickableFigure):
     """Interactive 2-D map of utterances' latent codes.
 
     Parameters
@@ -275,9 +275,7 @@ class LatentExplorer:
         if len(rows):
             notes += self._notes(rows)
         self._set_message(" ".join(notes))
-        if "figure" in self.__dict__:
-            sync_figure(self.figure, self.static_figure())
-            self._connect_clicks()
+        self._redraw()
 
     # ---- figures -----------------------------------------------------------------------------
 
@@ -303,16 +301,6 @@ class LatentExplorer:
                              hover=self._hover()[rows], customdata=rows, title=title)
 
     @cached_property
-    def figure(self):
-        """The map as a ``go.FigureWidget``, updated in place; clicking a point selects it."""
-        import plotly.graph_objects as go
-
-        fig = go.FigureWidget(self.static_figure())
-        self.__dict__["figure"] = fig
-        self._connect_clicks()
-        return fig
-
-    @cached_property
     def detail_figure(self):
         """The clicked utterance's log-mel, reconstruction and posteriors (``FigureWidget``)."""
         import plotly.graph_objects as go
@@ -326,10 +314,6 @@ class LatentExplorer:
         import ipywidgets as w
 
         return w.Output()
-
-    def _connect_clicks(self) -> None:
-        for trace in self.figure.data:
-            trace.on_click(self._on_click)
 
     def _on_click(self, trace, points, state=None) -> None:
         if points.point_inds and trace.customdata is not None:
