@@ -98,8 +98,9 @@ def main(argv=None) -> int:
             for bs in (1, 32):
                 record(f"torchaudio CPU, {n_threads} thread(s), `extract_features(batch_size="
                        f"{bs}, cache=False)`",
-                       best_of(lambda: extract_features(manifest, config=cfg, batch_size=bs,
-                                                        cache=False, progress=False),
+                       best_of(lambda bs=bs: extract_features(manifest, config=cfg,
+                                                              batch_size=bs, cache=False,
+                                                              progress=False),
                                args.repeats))
         torch.set_num_threads(threads[0])
         cfg_d = get_config(args.preset, features__deltas=True).features
@@ -117,9 +118,10 @@ def main(argv=None) -> int:
             extract_features(manifest, config=cfg, device="cuda", cache=False, progress=False)
             for bs in (32, 128):
                 record(f"torchaudio CUDA, `extract_features(batch_size={bs}, cache=False)`",
-                       best_of(lambda: extract_features(manifest, config=cfg, device="cuda",
-                                                        batch_size=bs, cache=False,
-                                                        progress=False), args.repeats),
+                       best_of(lambda bs=bs: extract_features(manifest, config=cfg,
+                                                              device="cuda", batch_size=bs,
+                                                              cache=False, progress=False),
+                               args.repeats),
                        "includes host-device copies")
 
     cpu = platform.processor() or platform.machine()

@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--from-run", type=Path, default=None,
                         help="a finished `sertutor train --preset classroom` output folder")
     args = parser.parse_args()
-    from sertutor.pipeline import run
+    from sertutor.jobs import run
     from sertutor.storage import atomic_write_text
     from sertutor.train import load_checkpoint, save_checkpoint
 

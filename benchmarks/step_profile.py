@@ -50,8 +50,10 @@ def random_streams(cfg, *, n_segments: int, n_speakers: int, seed: int = 0):
             emotion=rand_int(cfg.model.n_emotions) if emotion else torch.full((n,), -1),
             speaker=rand_int(n_speakers) if speaker else torch.full((n,), -1),
             gender=rand_int(2),
-            arousal=1 + 4 * torch.rand(n, generator=g) if emotion else torch.full((n,), float("nan")),
-            valence=1 + 4 * torch.rand(n, generator=g) if emotion else torch.full((n,), float("nan")),
+            arousal=1 + 4 * torch.rand(n, generator=g) if emotion
+            else torch.full((n,), float("nan")),
+            valence=1 + 4 * torch.rand(n, generator=g) if emotion
+            else torch.full((n,), float("nan")),
             arousal_bin=rand_int(3) if emotion else torch.full((n,), -1),
             valence_bin=rand_int(3) if emotion else torch.full((n,), -1),
             n_utterances=n // 4 + 1)

@@ -10,7 +10,8 @@ machine the workers share the GPU (the classroom model is too small to fill it a
         --name semi_supervision --device cuda --workers 12 --folds 0 1 2 3 4 --seeds 0 1
 
 An arms file is ``{"preset": "classroom", "reference": "baseline", "fraction": 0.1,
-"arms": {"NAME": {"variant": "full", "overrides": {"train__w_adv": 1.0}}, ...}}``.
+"arms": {"NAME": {"variant": "full", "overrides": {"train__w_adv": 1.0}}, ...}}``; an optional
+``"test_corpora": ["synth-field"]`` adds each run's cross-corpus UAR (``cross_uar``) to its row.
 
 Seed ``s`` fixes initialisation, data order, the label subset and the partition of speakers
 into folds; fold ``f`` picks which part is the test set. Choose settings on some seeds and
@@ -53,27 +54,35 @@ def _arm_config(preset: str, spec: dict, *, fraction: float, seed: int = 0):
 
 
 def run_arm(preset: str, arm: str, spec: dict, *, fraction: float, fold: int, seed: int,
-            device: str) -> dict:
-    """Train one arm on one (fold, seed) pair; return its held-out scores."""
+            device: str, test_corpora: tuple = ()) -> dict:
+    """Train one arm on one (fold, seed) pair; return its held-out scores.
+
+    With ``test_corpora`` the row also has ``cross_uar``: corpus spec -> UAR on it.
+    """
     from sertutor.pipeline import prepare_data, train_and_evaluate
     from sertutor.storage import data_dir
 
     cfg = _arm_config(preset, spec, fraction=fraction, seed=seed)
     t0 = time.perf_counter()
-    data = prepare_data(cfg, fold=fold, progress=False, data_dir=data_dir())
+    data = prepare_data(cfg, fold=fold, progress=False, data_dir=data_dir(),
+                        test_corpora=tuple(test_corpora))
     trainer, metrics = train_and_evaluate(cfg, data, device=device, progress=False)
     import torch
 
     where = (torch.cuda.get_device_name(trainer.device) if trainer.device.type == "cuda"
              else "CPU")
-    return {"arm": arm, "fraction": fraction, "fold": fold, "seed": seed,
-            "uar": metrics["uar"], "wa": metrics["wa"],
-            "best_step": metrics["train"]["best_step"], "steps": metrics["train"]["steps"],
-            "seconds": round(time.perf_counter() - t0, 1), "device": where}
+    row = {"arm": arm, "fraction": cfg.train.label_fraction, "fold": fold, "seed": seed,
+           "uar": metrics["uar"], "wa": metrics["wa"],
+           "best_step": metrics["train"]["best_step"], "steps": metrics["train"]["steps"],
+           "seconds": round(time.perf_counter() - t0, 1), "device": where}
+    if test_corpora:
+        row["cross_uar"] = {k: v["uar"] for k, v in metrics["cross_corpus"].items()}
+    return row
 
 
 def run_all(preset: str, arms: dict, *, fraction: float, folds: list[int], seeds: list[int],
-            device: str, workers: int, name: str, skip: set = frozenset()) -> list[dict]:
+            device: str, workers: int, name: str, skip: set = frozenset(),
+            test_corpora: tuple = ()) -> list[dict]:
     """Every arm on every (fold, seed), over ``workers`` processes; rows as they finish."""
     from sertutor.pipeline import prepare_data
     from sertutor.storage import data_dir
@@ -85,7 +94,8 @@ def run_all(preset: str, arms: dict, *, fraction: float, folds: list[int], seeds
         key = json.dumps([cfg.to_dict()["synth"], cfg.to_dict()["features"]], sort_keys=True)
         if key not in made:
             made.add(key)
-            prepare_data(cfg, progress=False, data_dir=data_dir())
+            prepare_data(cfg, progress=False, data_dir=data_dir(),
+                         test_corpora=tuple(test_corpora))
     # pairs outermost: a run cut short still leaves whole pairs to compare
     jobs = [(arm, fold, seed) for seed in seeds for fold in folds for arm in arms
             if (arm, fold, seed) not in skip]
@@ -98,7 +108,8 @@ def run_all(preset: str, arms: dict, *, fraction: float, folds: list[int], seeds
     with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
                              mp_context=ctx) as pool:
         futures = {pool.submit(run_arm, preset, arm, arms[arm], fraction=fraction, fold=fold,
-                               seed=seed, device=device): (arm, fold, seed)
+                               seed=seed, device=device, test_corpora=tuple(test_corpora)):
+                   (arm, fold, seed)
                    for arm, fold, seed in jobs}
         for fut in as_completed(futures):
             try:
@@ -195,7 +206,8 @@ def main() -> None:
     else:
         done = {(r["arm"], r["fold"], r["seed"]) for f in args.skip_done for r in read_rows(f)}
         rows = run_all(preset, arms, fraction=fraction, folds=args.folds, seeds=args.seeds,
-                       device=args.device, workers=args.workers, name=args.name, skip=done)
+                       device=args.device, workers=args.workers, name=args.name, skip=done,
+                       test_corpora=tuple(plan.get("test_corpora", ())))
     rows.sort(key=lambda r: (list(arms).index(r["arm"]), r["fold"], r["seed"]))
     table, md = summarise(rows, arms=arms, reference=reference)
     seconds = round(time.perf_counter() - t0, 1)

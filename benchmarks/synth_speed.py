@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     for name in CORPORA:
         audio_s = {}
 
-        def gen(name=name):
+        def gen(name=name, audio_s=audio_s):
             df = generate_corpus(name, preset=args.preset)
             audio_s["s"] = sum(a.size for a in df.audio) / 16000
 

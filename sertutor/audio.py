@@ -90,8 +90,10 @@ def load_audio(path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
     import soundfile as sf
 
     path = Path(path)
-    if not path.is_file():
-        raise AudioError(path, "no such file")
+    if not path.is_file():  # a named pipe or a device (/dev/zero) would block or never end
+        raise AudioError(path, "not a regular file (a folder, named pipe or device); only "
+                               "regular audio files are read" if path.exists() else
+                               "no such file")
     try:
         audio, rate = sf.read(str(path), dtype="float32", always_2d=True)  # (n_samples, ch)
     except Exception as sf_exc:  # libsndfile could not parse it: try librosa's decoders

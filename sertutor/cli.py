@@ -10,16 +10,25 @@ function that runs it. Heavy imports (torch, the model) happen inside the run fu
     sertutor experiment {ablation,cross-corpus,dimensional} [--preset classroom] --out DIR
     sertutor corpora    (list the corpus specs sertutor understands)
     sertutor tutorials  {list,path,export} (the tutorial notebooks; export: static HTML)
+    sertutor doctor     (is this machine ready for a class? versions, threads, memory, data)
+
+Errors a user can meet (a bad option, a missing or unwritable path, a full disk, torch and
+torchaudio that do not load together) print one line naming the path or option and what to
+do; ``--debug`` (or ``SERTUTOR_DEBUG=1``) shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from pathlib import Path
 from typing import Callable
 
 from .config import PRESETS
+from .deps import DependencyError, torch_pair_problem
+from .storage import atomic_write_text, to_json
 
 __all__ = ["main", "build_parser"]
 
@@ -35,6 +44,9 @@ def _add_synth(p: argparse.ArgumentParser) -> None:
                    help="where to write (default: $SERTUTOR_DATA_DIR, ./data or ~/.cache/sertutor)")
     p.add_argument("--force", action="store_true",
                    help="regenerate even if the corpus is already on disk")
+    p.add_argument("--features", action="store_true",
+                   help="also extract and cache the log-mel features (what a lab machine "
+                        "needs before class)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -45,6 +57,15 @@ def _run_synth(args: argparse.Namespace) -> int:
         path = write_corpus(name, preset=args.preset, data_dir=args.data_dir,
                             force=args.force, progress=not args.quiet)
         print(f"{name}: {path}")
+        if args.features:
+            from .config import get_config
+            from .data.dataset import extract_features
+            from .data.manifest import read_manifest_csv
+
+            fs = extract_features(read_manifest_csv(path, corpus=name),
+                                  config=get_config(args.preset).features,
+                                  progress=not args.quiet)
+            print(f"{name}: features cached in {fs.cache_file}")
     return 0
 
 
@@ -82,22 +103,31 @@ def _add_train(p: argparse.ArgumentParser) -> None:
                    help="output folder for metrics.json, checkpoint.pt, report.html "
                         "(default: runs/classroom)")
     p.add_argument("--resume", action="store_true",
-                   help="continue the interrupted run whose checkpoint.pt is in --out")
+                   help="continue the run whose checkpoint.pt is in --out; it must be the same "
+                        "run (any other seed, label fraction, steps, corpora, preset or model "
+                        "is refused)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (by default a folder holding a run "
+                        "is refused, so no result is lost)")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    import json
-
     from .config import get_config
-    from .pipeline import run
-    from .train import init_distributed, shutdown_distributed
+    from .jobs import run
+    from .train import init_distributed, resolve_device, shutdown_distributed
+
+    if args.resume and args.overwrite:
+        raise ValueError("--resume and --overwrite exclude each other: continue the run in "
+                         "--out, or replace it")
+    resolve_device(args.device)  # a bad --device is reported before any work
 
     overrides = {"model__variant": args.model, "train__label_fraction": args.label_fraction,
                  "train__seed": args.seed}
     if args.steps is not None:
         overrides["train__steps"] = args.steps
     config = get_config(args.preset, **overrides)
+    _apply_threads(config.train.num_threads)
     device = init_distributed(args.device)
     tests = args.test_corpus
     if tests is None:
@@ -106,7 +136,8 @@ def _run_train(args: argparse.Namespace) -> int:
     try:
         metrics = run(config, emotion_corpus=args.emotion_corpus, aux_corpus=aux,
                       test_corpora=tests, out_dir=args.out, device=device,
-                      resume=args.resume, fold=args.seed, report=not args.no_report,
+                      resume=args.resume, overwrite=args.overwrite, fold=args.seed,
+                      report=not args.no_report,
                       progress=not args.quiet)
     except BaseException:
         shutdown_distributed(wait=False)
@@ -115,7 +146,9 @@ def _run_train(args: argparse.Namespace) -> int:
     if metrics and "uar" in metrics:
         summary = {k: metrics[k] for k in ("uar", "wa", "macro_f1")}
         summary["cross_corpus_uar"] = {k: v["uar"] for k, v in metrics["cross_corpus"].items()}
-        print(json.dumps(summary, indent=2))
+        print(to_json(summary, indent=2))
+        for note in metrics.get("notes", []):
+            print(f"note: {note}")
         print(f"wrote {args.out}/metrics.json, checkpoint.pt"
               + ("" if args.no_report else ", report.html"))
     return 0
@@ -132,15 +165,14 @@ def _add_evaluate(p: argparse.ArgumentParser) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    import json
-
-    from .pipeline import evaluate_checkpoint
-    from .storage import atomic_write_text
+    from .jobs import evaluate_checkpoint
 
     metrics = evaluate_checkpoint(args.checkpoint, corpus=args.corpus, device=args.device,
                                   progress=not args.quiet)
-    text = json.dumps(metrics, indent=2)
+    text = to_json(metrics, indent=2)
     print(text)
+    if metrics.get("note"):
+        print(f"note: {metrics['note']}", file=sys.stderr)
     if args.out is not None:
         atomic_write_text(args.out, text)
     return 0
@@ -168,6 +200,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
     from .experiments import run_experiment, to_markdown
     from .train import resolve_device
 
+    _apply_threads(0)
     kwargs = {"preset": args.preset, "seeds": args.seeds,
               "device": str(resolve_device(args.device)), "progress": not args.quiet}
     if args.models:
@@ -219,19 +252,70 @@ def _add_tutorials(p: argparse.ArgumentParser) -> None:
                          "(repeatable; default: all)")
     ex.add_argument("--timeout", type=int, default=600,
                     help="seconds allowed per cell (default: 600)")
+    st = sub.add_parser("student", help="write student copies of the notebooks (no solutions)",
+                        description="Write the notebooks without their Solution blocks, "
+                                    "outputs cleared, every check kept (the teacher copy is "
+                                    "the tutorials folder itself). Same input, same bytes.")
+    st.add_argument("--out", type=Path, required=True, metavar="DIR",
+                    help="folder for the student notebooks (and README.md)")
+    gr = sub.add_parser("grade", help="grade a folder of submitted notebooks",
+                        description="Execute every submitted notebook (SUBMISSIONS/<student>/"
+                                    "NN_name.ipynb) in its own kernel with a time and memory "
+                                    "limit, on a copy, and write a CSV (student, notebook, "
+                                    "exercise, status, message) and an HTML summary.")
+    gr.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR",
+                    help="one folder per student holding their notebooks")
+    gr.add_argument("--out", type=Path, required=True, metavar="CSV", help="the grades CSV")
+    gr.add_argument("--html", type=Path, metavar="FILE",
+                    help="the HTML summary (default: the CSV's name with .html)")
+    gr.add_argument("--timeout", type=float, default=600,
+                    help="seconds one notebook may run in all (default: 600)")
+    gr.add_argument("--cell-timeout", type=float, default=120,
+                    help="seconds one cell may run before it is interrupted (default: 120)")
+    gr.add_argument("--memory-mb", type=int, default=8192,
+                    help="address-space limit per notebook in MiB (default: 8192; torch alone "
+                         "reserves about 3500)")
+    gr.add_argument("--fast", action="store_true", help="run with SERTUTOR_FAST=1")
+    pr = sub.add_parser("prepare", help="prepare this machine for a lab: corpora, feature "
+                                        "caches, the model, numba's cache; then doctor",
+                        description="Build everything a lab machine or a JupyterHub image "
+                                    "needs before students arrive (the classroom corpora and "
+                                    "their feature caches, the pretrained model, numba's UMAP "
+                                    "cache), then run sertutor doctor.")
+    pr.add_argument("--no-umap", action="store_true", help="skip warming numba's UMAP cache")
+    pr.add_argument("--no-rescore", action="store_true",
+                    help="doctor: load the shipped model but do not re-score it")
 
 
 def _run_tutorials(args: argparse.Namespace) -> int:
     from . import tutorials
 
     if args.action is None:
-        print("sertutor tutorials: choose an action: list, path or export", file=sys.stderr)
+        print("sertutor tutorials: choose an action: list, path, export, student, grade or "
+              "prepare", file=sys.stderr)
         return 2
     if args.action == "path":
         print(tutorials.tutorials_dir())
         return 0
     if args.action == "list":
         return tutorials.main_list()
+    if args.action in ("student", "grade", "prepare"):
+        from . import teaching
+
+        if args.action == "student":
+            written = teaching.write_student_copies(args.out)
+            n = sum(p.suffix == ".ipynb" for p in written)
+            print(f"wrote {n} student notebook(s) to {args.out}")
+            return 0
+        if args.action == "prepare":
+            return teaching.prepare(umap=not args.no_umap, rescore=not args.no_rescore)
+        report = teaching.grade(args.submissions, out=args.out, html_out=args.html,
+                                timeout=args.timeout, cell_timeout=args.cell_timeout,
+                                memory_mb=args.memory_mb, fast=args.fast)
+        print(f"graded {len({(r.student, r.notebook) for r in report.rows})} notebook(s) of "
+              f"{len(report.totals())} student(s) -> {report.csv}, {report.html}"
+              + (f"; not graded: {', '.join(report.not_graded)}" if report.not_graded else ""))
+        return 0
     notebooks = tutorials.list_notebooks()
     if args.notebook:
         chosen = []
@@ -251,6 +335,43 @@ def _run_tutorials(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+# -------------------------------------------------------------------------------------- doctor
+def _add_doctor(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-rescore", action="store_true",
+                   help="load the shipped model but do not re-score it (saves ~10 s)")
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    from .doctor import main as doctor_main
+
+    return doctor_main(rescore=not args.no_rescore)
+
+
+# ------------------------------------------------------------------------------------- helpers
+def _apply_threads(config_threads: int) -> None:
+    """Choose torch's CPU thread count (see :mod:`sertutor.runtime`); say so if not quiet."""
+    from .runtime import apply_num_threads
+
+    apply_num_threads(config_threads)
+
+
+def _one_line(exc: BaseException) -> str:
+    """What went wrong, in one line that names the path or option."""
+    if isinstance(exc, OSError) and not isinstance(exc, DependencyError):
+        where = exc.filename if exc.filename is not None else ""
+        what = exc.strerror or str(exc)
+        hint = {errno.ENOSPC: "the disk is full: free some space or set SERTUTOR_DATA_DIR / "
+                              "--out to another disk",
+                errno.EACCES: "permission denied: choose a folder you can write to",
+                errno.EROFS: "read-only file system: choose a folder you can write to",
+                errno.ENOTDIR: "a path component is a file, not a folder",
+                errno.EISDIR: "expected a file, found a folder"}.get(exc.errno, "")
+        text = f"{what}: {where}" if where else what
+        return text + (f" ({hint})" if hint else "")
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())  # one line
+
+
 # ------------------------------------------------------------------------------ registration
 #: name -> (help, add-arguments function, run function)
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
@@ -266,7 +387,13 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
                 _add_corpora, _run_corpora),
     "tutorials": ("list, locate or export (execute to static HTML) the tutorial notebooks",
                   _add_tutorials, _run_tutorials),
+    "doctor": ("check this machine before class: versions that load together, CPU threads, "
+               "memory, data folder, corpora, the shipped model, JupyterLab widgets",
+               _add_doctor, _run_doctor),
 }
+
+#: Commands that run without torch (the others first check that torch and torchaudio load).
+_NO_TORCH = {"corpora", "tutorials", "doctor"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -278,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"sertutor {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error (also: SERTUTOR_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_text, add, _) in COMMANDS.items():
         add(sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:]
@@ -292,11 +421,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    debug = args.debug or os.environ.get("SERTUTOR_DEBUG", "") not in ("", "0")
     try:
+        if args.command not in _NO_TORCH:
+            problem = torch_pair_problem()
+            if problem is not None:
+                raise DependencyError(problem)
         return int(COMMANDS[args.command][2](args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"sertutor {args.command}: error: {exc}", file=sys.stderr)
+    except Exception as exc:
+        if debug:
+            raise
+        kind = "" if isinstance(exc, (ValueError, OSError, DependencyError)) else \
+            f"{type(exc).__name__}: "
+        print(f"sertutor {args.command}: error: {kind}{_one_line(exc)}", file=sys.stderr)
+        if kind:  # not a known user error: maybe a bug, so say how to see more
+            print("(run with --debug for the traceback)", file=sys.stderr)
         return 1

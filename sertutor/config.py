@@ -17,6 +17,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,9 +36,171 @@ __all__ = [
 #: The comparison models of the paper, all built from the same code by switches.
 MODEL_VARIANTS = ("baseline", "ae", "aae", "mtl", "full")
 
+#: The emotion classes every corpus maps onto (neutral, happy, sad, angry; see
+#: :data:`sertutor.data.manifest.EMOTIONS`): the size the emotion code y must have.
+N_EMOTION_CLASSES = 4
+#: Arousal / valence classes of :func:`sertutor.data.dataset.dimension_bins` (low, mid, high).
+N_DIMENSION_BINS = 3
+# the command-line option that sets a field, named in error messages
+_OPTIONS = {"train.steps": "--steps", "train.seed": "--seed",
+            "train.label_fraction": "--label-fraction", "model.variant": "--model"}
+# the allowed values of string fields (only those the dataclasses define are checked)
+_CHOICES = {"model.variant": MODEL_VARIANTS, "features.normalise": ("corpus", "speaker"),
+            "model.pooling": ("flatten", "stats")}
+
+
+def _where(section: str, name: str) -> str:
+    key = f"{section}.{name}"
+    option = _OPTIONS.get(key)
+    return f"{key} ({option})" if option else key
+
+
+def _got(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) \
+        and math.isfinite(float(value))
+
+
+def _int(section: str, name: str, value: Any, low: int) -> None:
+    if not _is_int(value) or value < low:
+        raise ValueError(f"{_where(section, name)} must be an integer >= {low}, "
+                         f"got {_got(value)}")
+
+
+def _real(section: str, name: str, value: Any, low: float, high: float = math.inf, *,
+          low_open: bool = False, high_open: bool = False, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    ok = _is_real(value) and (value > low if low_open else value >= low) \
+        and (value < high if high_open else value <= high)
+    if not ok:
+        lo, hi = "(" if low_open else "[", ")" if high_open or high == math.inf else "]"
+        span = f"a number > {low:g}" if high == math.inf and low_open else \
+            f"a number >= {low:g}" if high == math.inf else f"a number in {lo}{low:g}, {high:g}{hi}"
+        raise ValueError(f"{_where(section, name)} must be {span}"
+                         f"{' or None' if optional else ''}, got {_got(value)}")
+
+
+def _bool(section: str, name: str, value: Any) -> None:
+    if not isinstance(value, bool) and type(value).__name__ not in ("bool_", "bool"):  # numpy
+        raise ValueError(f"{_where(section, name)} must be True or False, got {_got(value)}")
+
+
+def _choice(section: str, name: str, value: Any) -> None:
+    allowed = _CHOICES[f"{section}.{name}"]
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{_where(section, name)} must be one of {list(allowed)}, "
+                         f"got {_got(value)}")
+
+
+def _check_features(c: "FeatureConfig") -> None:
+    s = "features"
+    _int(s, "sample_rate", c.sample_rate, 1000)
+    _real(s, "win_ms", c.win_ms, 0.0, low_open=True)
+    _real(s, "hop_ms", c.hop_ms, 0.0, low_open=True)
+    _int(s, "n_fft", c.n_fft, 2)
+    _int(s, "n_mels", c.n_mels, 1)
+    _real(s, "f_min", c.f_min, 0.0, c.sample_rate / 2, high_open=True)
+    _real(s, "f_max", c.f_max, c.f_min, c.sample_rate / 2, low_open=True, optional=True)
+    _real(s, "power", c.power, 0.0, low_open=True)
+    _real(s, "top_db", c.top_db, 0.0, low_open=True, optional=True)
+    _bool(s, "deltas", c.deltas)
+    _int(s, "segment_frames", c.segment_frames, 1)
+    _int(s, "segment_hop", c.segment_hop, 1)
+    if c.hop_length < 1:
+        raise ValueError(f"features.hop_ms must give at least one sample per hop at "
+                         f"{c.sample_rate} Hz, got {c.hop_ms!r} ms")
+    if not 1 <= c.win_length <= c.n_fft:
+        raise ValueError(f"features.n_fft must be >= the window length in samples "
+                         f"(win_ms {c.win_ms:g} ms at {c.sample_rate} Hz = {c.win_length}), "
+                         f"got n_fft {c.n_fft}")
+    if hasattr(c, "normalise"):
+        _choice(s, "normalise", c.normalise)
+    if hasattr(c, "speaker_prior_utts"):
+        _real(s, "speaker_prior_utts", c.speaker_prior_utts, 0.0)
+
+
+def _check_synth(c: "SynthConfig") -> None:
+    s = "synth"
+    for name in ("emo_speakers", "aux_speakers", "field_speakers"):
+        _int(s, name, getattr(c, name), 1)
+    for name in ("emo_utts_per_emotion", "emo_utts_per_extended", "aux_utts_per_speaker",
+                 "field_utts_per_emotion"):
+        _int(s, name, getattr(c, name), 0)
+    _real(s, "min_duration_s", c.min_duration_s, 0.3, 30.0)
+    _real(s, "max_duration_s", c.max_duration_s, 0.3, 30.0)
+    if c.max_duration_s < c.min_duration_s:
+        raise ValueError(f"synth.max_duration_s must be >= synth.min_duration_s, got "
+                         f"min_duration_s {c.min_duration_s!r} and max_duration_s "
+                         f"{c.max_duration_s!r}")
+    _int(s, "seed", c.seed, 0)
+
+
+def _check_model(c: "ModelConfig") -> None:
+    s = "model"
+    _choice(s, "variant", c.variant)
+    channels = c.channels
+    if isinstance(channels, list):
+        c.channels = channels = tuple(channels)
+    if not isinstance(channels, tuple) or not channels \
+            or not all(_is_int(v) and v >= 1 for v in channels):
+        raise ValueError(f"model.channels must be a non-empty tuple of integers >= 1 (one per "
+                         f"conv block), got {_got(channels)}")
+    for name in ("hidden_dim", "z_dim", "disc_hidden", "head_hidden"):
+        _int(s, name, getattr(c, name), 1)
+    if not _is_int(c.n_emotions) or c.n_emotions != N_EMOTION_CLASSES:
+        raise ValueError(f"model.n_emotions must be {N_EMOTION_CLASSES} (the emotion classes "
+                         f"neutral, happy, sad, angry that every corpus maps onto), "
+                         f"got {_got(c.n_emotions)}")
+    if not _is_int(c.n_bins) or c.n_bins != N_DIMENSION_BINS:
+        raise ValueError(f"model.n_bins must be {N_DIMENSION_BINS} (low, mid, high arousal / "
+                         f"valence), got {_got(c.n_bins)}")
+    _real(s, "dropout", c.dropout, 0.0, 1.0, high_open=True)
+    _real(s, "prior_std", c.prior_std, 0.0, low_open=True)
+    if hasattr(c, "pooling"):
+        _choice(s, "pooling", c.pooling)
+
+
+def _check_train(c: "TrainConfig") -> None:
+    s = "train"
+    _int(s, "steps", c.steps, 1)
+    _int(s, "batch_size", c.batch_size, 1)
+    _real(s, "lr", c.lr, 0.0, low_open=True)
+    _real(s, "disc_lr", c.disc_lr, 0.0, low_open=True)
+    _real(s, "weight_decay", c.weight_decay, 0.0)
+    _real(s, "label_fraction", c.label_fraction, 0.0, 1.0, low_open=True)
+    for name in ("w_recon", "w_adv", "w_emotion", "w_speaker", "w_gender", "w_dimensional"):
+        _real(s, name, getattr(c, name), 0.0)
+    _int(s, "eval_every", c.eval_every, 1)
+    _int(s, "patience", c.patience, 1)
+    _real(s, "val_fraction", c.val_fraction, 0.0, 1.0, high_open=True)
+    _int(s, "seed", c.seed, 0)
+    _bool(s, "amp", c.amp)
+    if hasattr(c, "num_threads"):
+        _int(s, "num_threads", c.num_threads, 0)
+
+
+class _Checked:
+    """Mixin of the config sections: validate every field when the section is made."""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first field whose type or range is wrong."""
+        check = next(_CHECKS[k.__name__] for k in type(self).__mro__ if k.__name__ in _CHECKS)
+        check(self)
+
 
 @dataclass
-class FeatureConfig:
+class FeatureConfig(_Checked):
     """Log-mel front end (see :mod:`sertutor.features`)."""
 
     sample_rate: int = 16000  # Hz; every corpus is resampled to this
@@ -51,6 +215,12 @@ class FeatureConfig:
     deltas: bool = False  # append delta and delta-delta channels
     segment_frames: int = 96  # frames per fixed-length segment the model sees (~1 s)
     segment_hop: int = 48  # frames between segment starts (50 % overlap)
+    # how log-mels are mean/variance normalised: "corpus" (one mean/std per corpus) or
+    # "speaker" (each speaker's own mean/std, from all of that speaker's audio, never labels)
+    normalise: str = "corpus"
+    # speaker normalisation: pseudo-utterances of the corpus statistics a speaker's own are
+    # shrunk towards (a speaker with n utterances gets weight n / (n + speaker_prior_utts))
+    speaker_prior_utts: float = 1.0
 
     @property
     def win_length(self) -> int:
@@ -69,7 +239,7 @@ class FeatureConfig:
 
 
 @dataclass
-class SynthConfig:
+class SynthConfig(_Checked):
     """Sizes of the three embedded synthetic corpora (see :mod:`sertutor.data.synth`)."""
 
     emo_speakers: int = 10  # synth-emo: speakers (alternating female / male)
@@ -85,7 +255,7 @@ class SynthConfig:
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(_Checked):
     """Sizes of the multi-task semi-supervised AAE (see :mod:`sertutor.models`)."""
 
     variant: str = "full"  # one of MODEL_VARIANTS
@@ -98,10 +268,15 @@ class ModelConfig:
     n_bins: int = 3  # arousal / valence classes (low, mid, high)
     dropout: float = 0.2  # dropout on h before the heads
     prior_std: float = 1.0  # standard deviation of the Gaussian prior p(z)
+    # how the encoder turns its last feature map into h: "flatten" (every cell, time
+    # position included) or "stats" (mean and standard deviation over time per channel and
+    # mel row, as speaker-embedding networks pool: h no longer depends on where in the
+    # segment a cue falls)
+    pooling: str = "flatten"
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(_Checked):
     """Schedule and loss weights of the semi-supervised multi-task loop (:mod:`sertutor.train`)."""
 
     steps: int = 700  # optimiser steps (one step = one batch from every stream)
@@ -119,9 +294,15 @@ class TrainConfig:
     eval_every: int = 100  # steps between validation passes
     patience: int = 4  # validation passes without improvement before early stopping
     val_fraction: float = 0.15  # share of training speakers held out for validation
+    # model selection on the validation speakers: "uar" (keep the weights of the best
+    # validation UAR, stop after `patience` evaluations without a better one), "loss" (the
+    # same on the validation emotion cross-entropy of utterance-pooled posteriors: smoother
+    # than the UAR of a few utterances) or "last" (no selection, no early stopping: train
+    # all `steps` and keep the final weights; validation is only logged)
+    select: str = "uar"
     seed: int = 0  # fixes data order, label subset and initialisation
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
-    num_threads: int = 0  # torch CPU threads (0: torch's default)
+    num_threads: int = 0  # torch CPU threads (0: sertutor chooses, see sertutor.runtime)
 
 
 @dataclass
@@ -133,6 +314,26 @@ class Config:
     synth: SynthConfig = field(default_factory=SynthConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> "Config":
+        """Check every section's fields (types and ranges); ``ValueError`` names the field.
+
+        :func:`get_config` calls this after applying overrides; call it yourself after
+        changing fields by assignment (``cfg.train.steps = 0`` is not checked until then).
+        """
+        if not isinstance(self.name, str):
+            raise ValueError(f"config name must be a str, got {_got(self.name)}")
+        for section, kind in (("features", FeatureConfig), ("synth", SynthConfig),
+                              ("model", ModelConfig), ("train", TrainConfig)):
+            value = getattr(self, section)
+            if not isinstance(value, kind):
+                raise ValueError(f"config section {section!r} must be a {kind.__name__}, "
+                                 f"got {_got(value)}")
+            value.validate()
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (what checkpoints store)."""
@@ -164,6 +365,9 @@ class Config:
         return cls(**kwargs)
 
 
+_CHECKS = {"FeatureConfig": _check_features, "SynthConfig": _check_synth,
+           "ModelConfig": _check_model, "TrainConfig": _check_train}
+
 PRESETS: dict[str, Config] = {
     "tiny": Config(
         name="tiny",
@@ -173,7 +377,9 @@ PRESETS: dict[str, Config] = {
                           field_utts_per_emotion=3, min_duration_s=0.8, max_duration_s=1.6),
         model=ModelConfig(channels=(8, 16), hidden_dim=32, z_dim=4, disc_hidden=32,
                           head_hidden=32),
-        train=TrainConfig(steps=120, batch_size=16, eval_every=40, patience=3),
+        # one thread: a model this small gains nothing from a second (benchmarks/threads.py),
+        # and a fixed count keeps the tests' checkpoints bit-identical however busy the machine
+        train=TrainConfig(steps=120, batch_size=16, eval_every=40, patience=3, num_threads=1),
     ),
     # Sized for Binder's free tier (2 cores, 2 GB): `sertutor train` in <= 3 minutes on CPU.
     "classroom": Config(name="classroom"),
@@ -225,4 +431,4 @@ def get_config(preset: str | Config = "classroom", **overrides: Any) -> Config:
     if cfg.model.variant not in MODEL_VARIANTS:
         raise ValueError(f"unknown model variant {cfg.model.variant!r}; "
                          f"choose one of {MODEL_VARIANTS}")
-    return cfg
+    return cfg.validate()

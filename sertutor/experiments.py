@@ -13,7 +13,6 @@ as ``results.json`` and a Markdown ``results.md``.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .config import MODEL_VARIANTS, Config, get_config
-from .storage import atomic_write_text
+from .storage import atomic_write_json, atomic_write_text, to_json
 
 __all__ = ["ablation", "cross_corpus", "dimensional", "paired_gains", "to_markdown",
            "run_experiment", "EXPERIMENTS"]
@@ -50,7 +49,7 @@ def _runs(preset: str | Config, *, variants: Sequence[str], fractions: Sequence[
                        **pick(metrics), "seconds": round(time.perf_counter() - t0, 1)}
                 rows.append(row)
                 if progress:
-                    print(json.dumps(row), flush=True)
+                    print(to_json(row), flush=True)
     return rows
 
 
@@ -185,6 +184,6 @@ def run_experiment(name: str, *, out_dir: str | os.PathLike, **kwargs) -> dict[s
                             for k, v in kwargs.items() if k != "progress"}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "results.json", json.dumps(results, indent=2))
+    atomic_write_json(out / "results.json", results)
     atomic_write_text(out / "results.md", f"# {name}\n\n" + to_markdown(results))
     return results

@@ -7,7 +7,8 @@ The model sees log-mel spectrogram segments. This module turns waveforms into th
    delta-delta channels; batched over zero-padded utterances on the CPU or a GPU.
 2. :func:`log_mel_librosa`: the same numbers computed with librosa, one utterance at a time;
    the features notebook uses it because every step is a plain numpy call.
-3. :class:`NormStats`: per-corpus mean / standard deviation per channel and mel band.
+3. :class:`NormStats`: per-corpus mean / standard deviation per channel and mel band, and
+   :class:`SpeakerNormStats`: the same per speaker, from each speaker's own audio.
 4. :func:`segment`: fixed-length (optionally overlapping) segments with a padding mask.
 5. :func:`log_mel_to_audio` (and its module form :class:`LogMelToAudio`): the way back, from a
    dB log-mel spectrogram to a waveform you can listen to: undo the decibels, a least-squares
@@ -63,6 +64,7 @@ import torch
 from torch import Tensor, nn
 
 from .config import FeatureConfig
+from .deps import import_torchaudio
 
 __all__ = [
     "AMIN",
@@ -76,7 +78,9 @@ __all__ = [
     "log_mel_librosa",
     "deltas",
     "NormStats",
+    "SpeakerNormStats",
     "segment",
+    "n_segments",
     "LogMelToAudio",
     "log_mel_to_audio",
 ]
@@ -203,7 +207,7 @@ def deltas(x: Tensor, *, n_valid: Tensor | None = None, win_length: int = DELTA_
     -------
     torch.Tensor, shape (B, 3, n_mels, T) or (3, n_mels, T)
     """
-    import torchaudio.functional as AF
+    AF = import_torchaudio().functional
 
     if not isinstance(x, Tensor):
         raise TypeError(f"x must be a tensor of shape (B, n_mels, T), got {type(x).__name__}")
@@ -250,7 +254,7 @@ class LogMel(nn.Module):
 
     def __init__(self, config: FeatureConfig | None = None):
         super().__init__()
-        import torchaudio.functional as AF
+        AF = import_torchaudio().functional
 
         self.config = c = _check_config(config)
         self.register_buffer("window", torch.hann_window(c.win_length), persistent=False)
@@ -347,6 +351,14 @@ def log_mel(waveforms: Tensor | np.ndarray, *, config: FeatureConfig | None = No
     ((2, 1, 64, 101), [101, 51])
     """
     config = _check_config(config)
+    shape = tuple(getattr(waveforms, "shape", ()))
+    if len(shape) == 2 and shape[1] < config.win_length <= shape[0]:
+        # soundfile's layout: (samples, channels); as (B, N) it would be B tiny "waveforms"
+        raise ValueError(f"waveforms has shape {shape}, which looks like (samples, channels) "
+                         f"audio as soundfile reads it; log_mel takes mono waveforms of shape "
+                         f"(N,) or a batch (B, N) with N >= one window ({config.win_length} "
+                         f"samples): downmix first, e.g. audio.mean(axis=1), or read the file "
+                         f"with sertutor.audio.load_audio")
     device = waveforms.device if isinstance(waveforms, Tensor) else torch.device("cpu")
     key = (dataclasses.astuple(config), str(device))
     module = _MODULES.get(key)
@@ -432,7 +444,7 @@ class LogMelToAudio(nn.Module):
     def __init__(self, config: FeatureConfig | None = None, *, n_iter: int = 32,
                  momentum: float = 0.99):
         super().__init__()
-        import torchaudio.transforms as AT
+        AT = import_torchaudio().transforms
 
         self.config = c = _check_config(config)
         if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
@@ -450,7 +462,7 @@ class LogMelToAudio(nn.Module):
 
     def forward(self, log_mel: Tensor | np.ndarray, length: int | None = None) -> Tensor:
         """Waveform(s) of dB log-mel spectrogram(s); see :func:`log_mel_to_audio`."""
-        import torchaudio.functional as AF
+        AF = import_torchaudio().functional
 
         c = self.config
         _check_features(log_mel, name="log_mel", ndim=(2, 3), shape_text="(n_mels, T) or "
@@ -651,7 +663,127 @@ class NormStats:
                 from exc
 
 
+@dataclass
+class SpeakerNormStats:
+    """Per-speaker mean / standard deviation, each from that speaker's own audio.
+
+    Speaker normalisation removes what stays constant within a speaker (vocal-tract length,
+    pitch range, voice quality, microphone), which otherwise dominates the log-mel statistics:
+    utterance-level features of an emotion corpus cluster by *who* speaks before *how they
+    feel*. Each speaker's statistics are fitted on **all of that speaker's audio**, never on its
+    labels; at test time a new speaker's statistics come from their own (unlabelled) audio, so
+    a deployed model needs a few utterances of a speaker before it can normalise them.
+
+    A speaker with few utterances is shrunk towards the ``reference`` (per-corpus) statistics:
+    with ``n`` utterances the speaker's first and second moments get weight
+    ``w = n / (n + prior_utts)`` and the reference's ``1 - w``; the standard deviation is the
+    one of that mixture. ``prior_utts = 1`` gives one utterance half weight, 40 utterances 98 %.
+    Rows whose speaker is unknown (``""``) or not fitted use the reference statistics.
+
+    Attributes
+    ----------
+    reference : NormStats
+        Per-corpus statistics (the fallback and the shrinkage target).
+    speakers : dict of str -> NormStats
+        Speaker key (``"<corpus>/<speaker>"``) -> that speaker's (shrunk) statistics.
+    n_utterances : dict of str -> int
+        Utterances each speaker's statistics came from.
+    prior_utts : float
+        Pseudo-utterances of the reference in the shrinkage.
+    """
+
+    reference: NormStats
+    speakers: dict[str, NormStats]
+    n_utterances: dict[str, int]
+    prior_utts: float = 1.0
+
+    @classmethod
+    def fit(cls, features: Sequence[np.ndarray | Tensor], speakers: Sequence[str], *,
+            reference: NormStats | None = None, prior_utts: float = 1.0) -> "SpeakerNormStats":
+        """Fit one set of statistics per speaker.
+
+        Parameters
+        ----------
+        features : list of arrays, each (C, n_mels, T_i)
+            Every utterance of the corpus (valid frames only); labels are not used.
+        speakers : sequence of str, one per utterance
+            Speaker key of each utterance; ``""`` marks an unknown speaker (not fitted).
+        reference : NormStats, optional
+            The shrinkage target and fallback (default: fitted on all of ``features``).
+        prior_utts : float
+            Pseudo-utterance count of the reference (>= 0; 0: no shrinkage).
+        """
+        if isinstance(features, (np.ndarray, Tensor)) or len(features) == 0:
+            raise ValueError("features must be a non-empty list of (C, n_mels, T) arrays")
+        speakers = [str(s) for s in speakers]
+        if len(speakers) != len(features):
+            raise ValueError(f"speakers has {len(speakers)} entries for {len(features)} "
+                             "utterances; need one speaker key per utterance")
+        if not prior_utts >= 0.0:
+            raise ValueError(f"prior_utts must be >= 0, got {prior_utts!r}")
+        if reference is None:
+            reference = NormStats.fit(features)
+        ref_mean = reference.mean.astype(np.float64)  # (C, n_mels)
+        ref_sq = np.square(reference.std.astype(np.float64)) + np.square(ref_mean)  # E[x^2]
+        rows: dict[str, list[int]] = {}
+        for i, s in enumerate(speakers):
+            if s:
+                rows.setdefault(s, []).append(i)
+        fitted, counts = {}, {}
+        for s, idx in rows.items():
+            own = NormStats.fit([features[i] for i in idx])  # this speaker's frames
+            mean = own.mean.astype(np.float64)  # (C, n_mels)
+            sq = np.square(own.std.astype(np.float64)) + np.square(mean)  # E[x^2]
+            if mean.shape != ref_mean.shape:
+                raise ValueError(f"speaker {s!r}: features have (C, n_mels) = {mean.shape}, "
+                                 f"the reference {ref_mean.shape}")
+            w = len(idx) / (len(idx) + prior_utts)  # weight of the speaker's own moments
+            mix_mean = w * mean + (1 - w) * ref_mean
+            mix_sq = w * sq + (1 - w) * ref_sq
+            std = np.sqrt(np.maximum(mix_sq - np.square(mix_mean), 0.0))
+            fitted[s] = NormStats(mean=mix_mean, std=std, n_frames=own.n_frames)
+            counts[s] = len(idx)
+        return cls(reference=reference, speakers=fitted, n_utterances=counts,
+                   prior_utts=float(prior_utts))
+
+    def for_speaker(self, speaker: str) -> NormStats:
+        """The statistics of ``speaker`` (the reference when unknown or not fitted)."""
+        return self.speakers.get(str(speaker), self.reference) if speaker else self.reference
+
+    def apply(self, x: np.ndarray | Tensor, speaker: str) -> np.ndarray | Tensor:
+        """Normalise one speaker's features (..., C, n_mels, T); see :meth:`NormStats.apply`."""
+        return self.for_speaker(speaker).apply(x)
+
+    def invert(self, x: np.ndarray | Tensor, speaker: str) -> np.ndarray | Tensor:
+        """Undo :meth:`apply` for ``speaker``; see :meth:`NormStats.invert`."""
+        return self.for_speaker(speaker).invert(x)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict, for checkpoints."""
+        return {"reference": self.reference.to_dict(),
+                "speakers": {s: v.to_dict() for s, v in self.speakers.items()},
+                "n_utterances": dict(self.n_utterances), "prior_utts": self.prior_utts}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SpeakerNormStats":
+        """Inverse of :meth:`to_dict`."""
+        try:
+            return cls(reference=NormStats.from_dict(data["reference"]),
+                       speakers={s: NormStats.from_dict(v) for s, v in data["speakers"].items()},
+                       n_utterances={s: int(n) for s, n in data["n_utterances"].items()},
+                       prior_utts=float(data["prior_utts"]))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError("SpeakerNormStats.from_dict needs keys reference, speakers, "
+                             f"n_utterances, prior_utts ({exc})") from exc
+
+
 # ----------------------------------------------------------------------------- segmenting
+def n_segments(n_frames: int, *, frames: int, hop: int) -> int:
+    """How many segments :func:`segment` cuts from ``n_frames`` frames:
+    ``1 + ceil(max(n_frames - frames, 0) / hop)``."""
+    return 1 + -(-max(int(n_frames) - frames, 0) // hop)  # ceil division
+
+
 def segment(features: np.ndarray | Tensor, *, frames: int,
             hop: int) -> tuple[np.ndarray | Tensor, np.ndarray | Tensor]:
     """Cut one utterance's features into fixed-length segments.
@@ -684,7 +816,7 @@ def segment(features: np.ndarray | Tensor, *, frames: int,
     T = features.shape[-1]
     if T < 1:
         raise ValueError(f"features has no frames: shape {tuple(features.shape)}")
-    S = 1 + -(-max(T - frames, 0) // hop)  # ceil division
+    S = n_segments(T, frames=frames, hop=hop)
     total = (S - 1) * hop + frames  # frames after padding
     starts = np.arange(S) * hop  # (S,)
     mask = (starts[:, None] + np.arange(frames)[None, :]) < T  # (S, frames)

@@ -8,19 +8,25 @@
    the rest joins the unlabelled stream;
 3. the auxiliary corpus (speaker and gender labels only), with a few utterances per speaker held
    out to score the speaker head;
-4. log-mel features (cached), normalised per corpus, cut into fixed-length segments;
+4. log-mel features (cached), normalised per corpus or per speaker
+   (``config.features.normalise``, decided in one place, :func:`fit_normaliser`), cut into
+   fixed-length segments;
 5. optional further test corpora (cross-corpus), each normalised with its own statistics.
 
-:func:`train_and_evaluate` trains one model on it and returns its metrics; :func:`run` does
-both and writes ``metrics.json``, ``checkpoint.pt`` and ``report.html`` to an output folder
-(the ``sertutor train`` command).
+Per-speaker normalisation fits each speaker's statistics on all of that speaker's audio in the
+corpus (every utterance, whatever its emotion, labels never read), for training, test and
+cross-corpus speakers alike: a test speaker is normalised with their own unlabelled audio.
+
+:func:`train_and_evaluate` trains one model on it and returns its metrics;
+:func:`load_trained` rebuilds a trained model from its checkpoint. The job that does all of it
+and writes a run folder (``sertutor train``) is :func:`sertutor.jobs.run`, one layer up.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -28,11 +34,24 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .config import Config, get_config
-from .storage import atomic_write_text
+from .config import Config
 
-__all__ = ["PreparedData", "prepare_data", "build_model", "train_and_evaluate", "run",
-           "load_trained", "evaluate_checkpoint", "corpus_norm_stats"]
+__all__ = ["PreparedData", "prepare_data", "build_model", "train_and_evaluate",
+           "load_trained", "corpus_norm_stats", "fit_normaliser", "NORMALISATIONS"]
+
+#: Names that moved to the job layer (:mod:`sertutor.jobs`) and still resolve here, so that
+#: ``from sertutor.pipeline import run`` in a user's code keeps working. The job layer sits
+#: above this module, so they are looked up when asked for, never imported by this file.
+_MOVED_TO_JOBS = ("run", "evaluate_checkpoint")
+
+
+def __getattr__(name: str):
+    if name in _MOVED_TO_JOBS:
+        return getattr(importlib.import_module("sertutor.jobs"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+#: Values of ``FeatureConfig.normalise``.
+NORMALISATIONS = ("corpus", "speaker")
 
 
 @dataclass
@@ -45,9 +64,16 @@ class PreparedData:
     aux_test: Any  # SegmentSet: held-out utterances of the auxiliary speakers, or None
     cross: dict[str, Any]  # corpus spec -> SegmentSet, for cross-corpus tests
     label_maps: Any  # LabelMaps
-    norm_stats: dict[str, Any]  # corpus role -> NormStats
+    norm_stats: dict[str, Any]  # corpus role -> NormStats (per corpus; the reference)
     manifests: dict[str, pd.DataFrame] = field(default_factory=dict)  # role -> manifest
     specs: dict[str, str] = field(default_factory=dict)  # role -> corpus spec
+    # corpus role -> what its segments were normalised with: the NormStats of norm_stats, or
+    # a SpeakerNormStats (features.normalise == "speaker")
+    normalisers: dict[str, Any] = field(default_factory=dict)
+    # the un-normalised utterances behind the segment sets (FeatureSet each): "labelled",
+    # "unlabelled", "val", "test" and each cross-corpus spec; for utterance-level references
+    # such as a linear model on the same folds (benchmarks/method_screen.py)
+    feature_sets: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         """Counts of utterances and segments per stream (for logs and reports)."""
@@ -87,8 +113,7 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
     from .features import NormStats
     from .train import Streams
 
-    if not 0.0 < config.train.label_fraction <= 1.0:
-        raise ValueError(f"label_fraction must lie in (0, 1], got {config.train.label_fraction}")
+    config.validate()  # a field assigned after get_config (cfg.train.steps = 0) is caught here
     fc, seed = config.features, config.train.seed
     cache_dir = None if data_dir is None else Path(data_dir) / "features"
 
@@ -98,11 +123,16 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
         return extract_features(df, config=fc, progress=progress, cache_dir=cache_dir)
 
     # 1. Emotion corpus: the 4-class utterances, split by speaker group.
-    fs_emo = features(emotion_corpus)
-    fs_emo = fs_emo.subset(fs_emo.manifest["emotion"].to_numpy() != "")
+    fs_emo_all = features(emotion_corpus)  # every utterance: speaker statistics use them all
+    fs_emo = fs_emo_all.subset(fs_emo_all.manifest["emotion"].to_numpy() != "")
     if len(fs_emo) == 0:
         raise ValueError(f"{emotion_corpus}: no utterance has one of the 4 emotion classes "
                          f"{list(EMOTIONS)}")
+    n_groups = fs_emo.manifest["group"].nunique()
+    if n_groups < n_folds:
+        raise ValueError(f"{emotion_corpus}: speaker-independent testing with {n_folds} folds "
+                         f"needs at least {n_folds} speaker groups; the corpus has {n_groups} "
+                         "(add speakers, or use a corpus with more)")
     folds = group_folds(fs_emo.manifest, n_folds=n_folds, seed=seed)
     train_idx, test_idx = folds[fold % len(folds)]
     fs_train_all = fs_emo.subset(train_idx)
@@ -122,11 +152,13 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
 
     label_maps = LabelMaps.fit(aux_fit.manifest if aux_fit is not None else fs_fit.manifest)
     stats = {"emotion": NormStats.fit(fs_train_all.features)}  # all training speakers' audio
+    norms = {"emotion": fit_normaliser(fc, stats["emotion"], fs_emo_all)}
     if aux_fit is not None:
         stats["aux"] = NormStats.fit(aux_fit.features)
+        norms["aux"] = fit_normaliser(fc, stats["aux"], fs_aux)
 
     def segments(fs, role, *, hide_labels: bool = False):
-        return make_segments(fs, stats=stats[role], frames=fc.segment_frames,
+        return make_segments(fs, stats=norms[role], frames=fc.segment_frames,
                              hop=fc.segment_hop, label_maps=label_maps,
                              label_mask=np.zeros(len(fs), bool) if hide_labels else None)
 
@@ -145,22 +177,58 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
 
     # 3. Cross-corpus tests, each normalised with its own statistics.
     cross = {}
+    feature_sets = {"labelled": fs_fit.subset(keep), "unlabelled": fs_fit.subset(~keep),
+                    "val": fs_train_all.subset(val_idx), "test": fs_emo.subset(test_idx)}
     manifests = {"emotion_train": fs_fit.manifest,
                  "emotion_test": fs_emo.manifest.iloc[test_idx].reset_index(drop=True)}
     for spec in test_corpora:
-        fs = features(spec)
-        fs = fs.subset(fs.manifest["emotion"].to_numpy() != "")
+        fs_all = features(spec)
+        fs = fs_all.subset(fs_all.manifest["emotion"].to_numpy() != "")
         if len(fs) == 0:
             raise ValueError(f"{spec}: no utterance with a 4-class emotion label to test on")
         stats[spec] = NormStats.fit(fs.features)
+        norms[spec] = fit_normaliser(fc, stats[spec], fs_all)
         cross[spec] = segments(fs, spec)
         manifests[spec] = fs.manifest
+        feature_sets[spec] = fs
     if aux_fit is not None:
         manifests["aux"] = aux_fit.manifest
     return PreparedData(config=config, streams=streams, test=test, aux_test=aux_test,
                         cross=cross, label_maps=label_maps, norm_stats=stats,
                         manifests=manifests,
-                        specs={"emotion": emotion_corpus, "aux": aux_corpus or ""})
+                        specs={"emotion": emotion_corpus, "aux": aux_corpus or ""},
+                        normalisers=norms, feature_sets=feature_sets)
+
+
+def fit_normaliser(features_config, reference, audio):
+    """How one corpus is normalised: the one place that decides it.
+
+    Parameters
+    ----------
+    features_config : FeatureConfig
+        ``normalise`` (``"corpus"`` or ``"speaker"``) and ``speaker_prior_utts``.
+    reference : NormStats
+        The corpus's statistics (per-corpus normalisation, and the target a speaker with few
+        utterances is shrunk towards).
+    audio : FeatureSet
+        The corpus's utterances whose audio may be used; per-speaker statistics are fitted on
+        every one of them, by ``corpus/speaker`` key, never reading a label.
+
+    Returns
+    -------
+    NormStats (``"corpus"``: ``reference`` itself) or SpeakerNormStats (``"speaker"``).
+    """
+    from .data.dataset import speaker_keys
+    from .features import SpeakerNormStats
+
+    mode = getattr(features_config, "normalise", "corpus")
+    if mode == "corpus":
+        return reference
+    if mode == "speaker":
+        return SpeakerNormStats.fit(audio.features, speaker_keys(audio.manifest),
+                                    reference=reference,
+                                    prior_utts=float(features_config.speaker_prior_utts))
+    raise ValueError(f"features.normalise must be one of {NORMALISATIONS}, got {mode!r}")
 
 
 def build_model(config: Config, *, n_speakers: int):
@@ -203,15 +271,24 @@ def evaluate_all(model, data: PreparedData, *, device=None) -> dict[str, Any]:
 
 def train_and_evaluate(config: Config, data: PreparedData, *, device: str = "auto",
                        callbacks: Sequence = (), out_dir: str | os.PathLike | None = None,
-                       resume: bool = False, progress: bool = True):
-    """Train ``config.model.variant`` on ``data``; return ``(trainer, metrics)``."""
+                       resume: bool = False, progress: bool = True,
+                       run_info: dict[str, Any] | None = None):
+    """Train ``config.model.variant`` on ``data``; return ``(trainer, metrics)``.
+
+    ``run_info`` (corpora and fold, from :func:`run`) is stored in the checkpoint's meta, so a
+    later ``--resume`` can tell whether it continues the same run.
+    """
     from .train import Trainer
 
     _seed_everything(config.train.seed)
     model = build_model(config, n_speakers=len(data.label_maps.speakers))
     meta = {"label_maps": data.label_maps.to_dict(),
             "norm_stats": {k: v.to_dict() for k, v in data.norm_stats.items()},
-            "specs": data.specs}
+            "specs": data.specs,
+            # how to normalise new audio for this model (see corpus_norm_stats)
+            "normalise": config.features.normalise,
+            "speaker_prior_utts": config.features.speaker_prior_utts,
+            "run": dict(run_info or {})}
     trainer = Trainer(model, data.streams, config=config, device=device, callbacks=callbacks,
                       out_dir=out_dir, meta=meta, progress=progress)
     resume_from = None
@@ -224,43 +301,9 @@ def train_and_evaluate(config: Config, data: PreparedData, *, device: str = "aut
     metrics["train"] = {"steps": trainer.step_count, "best_step": trainer.best_step,
                         "stopped_early": trainer.stopped_early,
                         "seconds": round(getattr(trainer, "train_seconds", 0.0), 2),
-                        "device": str(trainer.device), "world_size": trainer.world_size}
+                        "device": str(trainer.device), "world_size": trainer.world_size,
+                        "cpu_threads": [list(t) for t in getattr(trainer, "threads", [])]}
     return trainer, metrics
-
-
-def run(config: Config | str = "classroom", *, emotion_corpus: str = "synth-emo",
-        aux_corpus: str | None = "synth-aux", test_corpora: Sequence[str] = ("synth-field",),
-        out_dir: str | os.PathLike = "runs/classroom", device: str = "auto",
-        resume: bool = False, fold: int = 0, report: bool = True, progress: bool = True,
-        callbacks: Sequence = ()) -> dict[str, Any]:
-    """The ``sertutor train`` job: prepare, train, evaluate, write outputs; return metrics.
-
-    Writes ``metrics.json``, ``checkpoint.pt`` and (with ``report=True``) ``report.html`` to
-    ``out_dir``.
-    """
-    config = get_config(config) if isinstance(config, str) else config
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    data = prepare_data(config, emotion_corpus=emotion_corpus, aux_corpus=aux_corpus,
-                        test_corpora=test_corpora, fold=fold, progress=progress)
-    t_data = time.perf_counter() - t0
-    trainer, metrics = train_and_evaluate(config, data, device=device, callbacks=callbacks,
-                                          out_dir=out, resume=resume, progress=progress)
-    if not trainer.is_main:
-        return metrics
-    metrics["data"] = data.summary()
-    metrics["data"]["seconds"] = round(t_data, 2)
-    metrics["model"] = {"variant": config.model.variant,
-                        "parameters": int(sum(p.numel() for p in trainer.model.parameters()))}
-    metrics["config"] = config.to_dict()
-    if report:
-        from .report import write_report
-
-        write_report(out / "report.html", trainer=trainer, data=data, metrics=metrics)
-    metrics["seconds_total"] = round(time.perf_counter() - t0, 2)
-    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
-    return metrics
 
 
 def load_trained(path: str | os.PathLike, *, device: str = "cpu"):
@@ -273,24 +316,42 @@ def load_trained(path: str | os.PathLike, *, device: str = "cpu"):
 
     dev = resolve_device(device)
     state = load_checkpoint(path, map_location=dev)
+    for key in ("config", "meta", "model"):
+        if key not in state:
+            raise ValueError(f"{path} has no {key!r}: not a checkpoint written by sertutor "
+                             "train (or written by an older version)")
     config = Config.from_dict(json.loads(state["config"]))
     meta = json.loads(state["meta"])
     n_speakers = len(meta.get("label_maps", {}).get("speakers", [])) or 1
     model = build_model(config, n_speakers=n_speakers).to(dev)
-    model.load_state_dict(state["best_model"] if state["best_model"] is not None
-                          else state["model"])
+    try:
+        model.load_state_dict(state["best_model"] if state.get("best_model") is not None
+                              else state["model"])
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = next((ln.strip() for ln in first[1:] if ln.strip()), first[0] if first else "")
+        raise ValueError(f"{path}: the weights do not fit the model its config describes "
+                         f"({detail[:160]})") from None
     model.eval()
     return model, config, meta
 
 
-def corpus_norm_stats(meta: dict | None, spec: str | None, features):
+def corpus_norm_stats(meta: dict | None, spec: str | None, features, *, manifest=None):
     """The normalisation a trained model expects on the corpus ``spec``.
 
-    The run's own statistics when ``spec`` names a corpus the run trained on (``meta["specs"]``:
-    the emotion or auxiliary corpus, compared without a ``@...`` suffix and case), else
-    statistics fitted on ``features`` (per-corpus normalisation, as in cross-corpus SER).
-    Returns ``(NormStats, role)``, role ``"emotion"``, ``"aux"`` or None.
+    The per-corpus statistics are the run's own when ``spec`` names a corpus the run trained on
+    (``meta["specs"]``: the emotion or auxiliary corpus, compared without a ``@...`` suffix and
+    case), else fitted on ``features`` (per-corpus normalisation, as in cross-corpus SER).
+
+    A model trained with per-speaker normalisation (``meta["normalise"] == "speaker"``) gets a
+    :class:`~sertutor.features.SpeakerNormStats` instead: each speaker's statistics fitted on
+    that speaker's utterances among ``features`` (their own audio, no labels), shrunk towards
+    the per-corpus ones (:func:`fit_normaliser`). That needs ``manifest``, the rows of
+    ``features``, for the speakers.
+
+    Returns ``(NormStats or SpeakerNormStats, role)``, role ``"emotion"``, ``"aux"`` or None.
     """
+    from .data.dataset import FeatureSet
     from .features import NormStats
 
     meta = meta or {}
@@ -299,37 +360,27 @@ def corpus_norm_stats(meta: dict | None, spec: str | None, features):
     def base(name: str) -> str:
         return name.split("@")[0].lower()
 
+    reference, role = None, None
     if spec:
-        for role, run_spec in meta.get("specs", {}).items():
-            if run_spec and base(run_spec) == base(spec) and role in stored:
-                return NormStats.from_dict(stored[role]), role
-    return NormStats.fit(features), None
+        for r, run_spec in meta.get("specs", {}).items():
+            if run_spec and base(run_spec) == base(spec) and r in stored:
+                reference, role = NormStats.from_dict(stored[r]), r
+                break
+    if reference is None:
+        reference = NormStats.fit(features)
+    mode = meta.get("normalise", "corpus")
+    if mode == "corpus":
+        return reference, role
+    if manifest is None:
+        raise ValueError("this model was trained on per-speaker normalised features "
+                         "(normalise='speaker'): pass manifest= (the rows of features) so each "
+                         "speaker is normalised with statistics of their own audio")
+    if len(manifest) != len(features):
+        raise ValueError(f"manifest has {len(manifest)} rows for {len(features)} feature arrays")
+    from .config import FeatureConfig
 
-
-def evaluate_checkpoint(path: str | os.PathLike, *, corpus: str, device: str = "auto",
-                        progress: bool = True, data_dir=None) -> dict[str, Any]:
-    """Score a saved model on every 4-class utterance of ``corpus`` (a corpus spec).
-
-    The corpus is normalised with the statistics the model was trained with when it is one of
-    the run's training corpora, else with its own (:func:`corpus_norm_stats`). Note that the training
-    corpus includes the speakers the model was trained on.
-    """
-    from .data.corpora import load_corpus
-    from .data.dataset import LabelMaps, extract_features, make_segments
-    from .data.manifest import EMOTIONS
-    from .evaluate import evaluate_segments
-
-    model, config, meta = load_trained(path, device=device)
-    df = load_corpus(corpus, preset=config, data_dir=data_dir)
-    df = df[df["emotion"] != ""].reset_index(drop=True)
-    if df.empty:
-        raise ValueError(f"{corpus}: no utterance with a 4-class emotion label to evaluate on")
-    fs = extract_features(df, config=config.features, progress=progress)
-    stats, role = corpus_norm_stats(meta, corpus, fs.features)
-    seg = make_segments(fs, stats=stats, frames=config.features.segment_frames,
-                        hop=config.features.segment_hop,
-                        label_maps=LabelMaps.from_dict(meta["label_maps"]))
-    metrics = evaluate_segments(model, seg, emotions=EMOTIONS[:config.model.n_emotions])
-    metrics["corpus"] = corpus
-    metrics["normalisation"] = "training statistics" if role else "the corpus's own statistics"
-    return metrics
+    fc = FeatureConfig(normalise=mode,
+                       speaker_prior_utts=float(meta.get("speaker_prior_utts", 1.0)))
+    audio = FeatureSet(manifest=manifest.reset_index(drop=True), features=list(features),
+                       config=fc)
+    return fit_normaliser(fc, reference, audio), role

@@ -28,7 +28,8 @@ def _metric_table(metrics: dict[str, Any]) -> str:
             ("speaker accuracy (aux hold-out)", metrics.get("speaker_accuracy"))]
     for dim in ("arousal", "valence"):
         if dim in metrics:
-            rows += [(f"{dim} binned UAR", metrics[dim]["uar"]), (f"{dim} CCC", metrics[dim]["ccc"])]
+            rows += [(f"{dim} binned UAR", metrics[dim]["uar"]),
+                     (f"{dim} CCC", metrics[dim]["ccc"])]
     for spec, m in metrics.get("cross_corpus", {}).items():
         rows.append((f"cross-corpus UAR ({spec})", m["uar"]))
     cells = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.3f}</td></tr>"

@@ -41,9 +41,11 @@ from . import losses as L
 from .config import Config
 from .evaluate import evaluate_segments
 from .models import sample_categorical_prior, sample_gaussian_prior
+from .runtime import ThreadGovernor, apply_num_threads
 from .storage import atomic_write
 
 __all__ = [
+    "SELECTIONS",
     "Streams",
     "Callback",
     "PrintLogger",
@@ -58,6 +60,14 @@ __all__ = [
 
 CHECKPOINT_FORMAT = 1  # bumped when the checkpoint layout changes
 
+#: Values of ``TrainConfig.select``: how the validation speakers pick the weights a run keeps.
+SELECTIONS = ("uar", "loss", "last")
+
+# Importing the training code (a notebook's first cell, the command line) sizes torch's CPU
+# thread pool from the CPU budget this process really has and the load of other processes,
+# instead of torch's default of every host core (see sertutor.runtime for why).
+apply_num_threads()
+
 
 class TrainingDivergedError(FloatingPointError):
     """A loss became NaN or infinite; the message says which one and at which step."""
@@ -71,7 +81,10 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` → CUDA if available, else CPU; otherwise ``torch.device(device)``, checked."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"--device {device!r}: expected auto, cpu, cuda or cuda:N") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for, but CUDA is not available here; "
                          "use --device cpu or auto")
@@ -189,6 +202,7 @@ class Trainer:
         if streams.labelled is None or len(streams.labelled) == 0:
             raise ValueError("streams.labelled is empty: training needs emotion-labelled "
                              "segments")
+        config.validate()  # fields assigned after get_config are checked before any work
         self.config = config
         self.cfg = config.train
         self.device = resolve_device(device)
@@ -221,7 +235,8 @@ class Trainer:
         self.step_count = 0
         self.history: list[dict[str, float]] = []
         self.evals: list[dict[str, Any]] = []
-        self.best_uar = -math.inf
+        self.best_uar = -math.inf  # validation UAR at best_step
+        self.best_score = -math.inf  # the selection score at best_step (higher is better)
         self.best_step = 0
         self.best_state: dict[str, torch.Tensor] | None = None
         self.bad_evals = 0
@@ -299,8 +314,9 @@ class Trainer:
                 codes = m.encode(x_all)
             z_fake = codes.z.float()  # (B_all, z_dim)
             y_fake = codes.y[:n_emo].float()  # (n_emo, K)
-            z_real = sample_gaussian_prior(len(z_fake), z_fake.shape[1], std=m.model_config.prior_std,
-                                             generator=self.gen).to(self.device)
+            z_real = sample_gaussian_prior(len(z_fake), z_fake.shape[1],
+                                           std=m.model_config.prior_std,
+                                           generator=self.gen).to(self.device)
             y_real = sample_categorical_prior(n_emo, y_fake.shape[1],
                                                 generator=self.gen).to(self.device)
             with self._autocast():
@@ -352,13 +368,34 @@ class Trainer:
 
     # ---------------------------------------------------------------------- validation
     def validate(self) -> dict[str, Any] | None:
-        """Validation metrics on ``streams.val`` (None without a validation stream)."""
+        """Validation metrics on ``streams.val`` (None without a validation stream).
+
+        Besides :func:`~sertutor.evaluate.evaluate_segments`'s metrics, ``loss`` is the mean
+        emotion cross-entropy of the utterance-pooled posteriors (what ``select="loss"`` uses).
+        """
         if self.streams.val is None or len(self.streams.val) == 0:
             return None
         from .data.manifest import EMOTIONS
 
-        return evaluate_segments(self.model, self.streams.val,
-                                 emotions=EMOTIONS[:self.model.model_config.n_emotions], device=self.device)
+        metrics = evaluate_segments(self.model, self.streams.val,
+                                    emotions=EMOTIONS[:self.model.model_config.n_emotions],
+                                    device=self.device)
+        if getattr(self.cfg, "select", "uar") == "loss":
+            metrics["loss"] = self._validation_loss()
+        return metrics
+
+    def _validation_loss(self) -> float:
+        """Emotion cross-entropy of the validation utterances' pooled posteriors."""
+        from .evaluate import pool_utterances, predict
+
+        val = self.streams.val
+        out = predict(self.model, val, device=self.device)
+        _, prob = pool_utterances(out["y_prob"], val.utt)  # (n_utt, K), rows sum to 1
+        _, label = pool_utterances(val.emotion.float(), val.utt)  # (n_utt,)
+        label = label.round().astype(int)
+        keep = label >= 0
+        p_true = torch.as_tensor(prob[keep, label[keep]])  # (n_labelled,) p(true class)
+        return float(-p_true.clamp(1e-6, 1.0).log().mean())
 
     def _check_collapse(self) -> None:
         """Warn once if a discriminator's accuracy sat at 0 or 1 over the last window."""
@@ -379,12 +416,22 @@ class Trainer:
                     f"{self.cfg.w_adv}).", AdversarialCollapseWarning, stacklevel=2)
 
     def _should_stop(self, metrics: dict[str, Any] | None) -> bool:
-        """Early stopping bookkeeping; returns True when patience is used up."""
+        """Model selection and early stopping bookkeeping (``config.train.select``); returns
+        True when patience is used up."""
         stop = False
+        select = getattr(self.cfg, "select", "uar")
+        if select not in SELECTIONS:
+            raise ValueError(f"train.select must be one of {SELECTIONS}, got {select!r}")
         if metrics is not None and self.is_main:
-            if metrics["uar"] > self.best_uar:
-                self.best_uar, self.best_step, self.bad_evals = metrics["uar"], \
-                    self.step_count, 0
+            if select == "last":  # no selection: the final weights are kept, never stop
+                self.best_uar, self.best_score, self.best_step = metrics["uar"], \
+                    metrics["uar"], self.step_count
+                self.best_state = None
+                return False
+            score = metrics["uar"] if select == "uar" else -metrics["loss"]
+            if score > self.best_score:
+                self.best_uar, self.best_score, self.best_step, self.bad_evals = \
+                    metrics["uar"], score, self.step_count, 0
                 self.best_state = {k: v.detach().cpu().clone()
                                    for k, v in self.model.state_dict().items()}
             else:
@@ -409,8 +456,13 @@ class Trainer:
         """
         if resume_from is not None:
             self.load_state_dict(load_checkpoint(resume_from, map_location=self.device))
-        if self.cfg.num_threads:
-            torch.set_num_threads(self.cfg.num_threads)
+        governor = None
+        if self.device.type == "cpu":
+            if self.cfg.num_threads:
+                apply_num_threads(self.cfg.num_threads)
+            governor = ThreadGovernor(config_threads=self.cfg.num_threads)
+            governor.start()
+        self.threads = [(self.step_count, torch.get_num_threads())]  # (step, CPU threads)
         for cb in self.callbacks:
             cb.on_train_start(self)
         bar = None
@@ -424,6 +476,10 @@ class Trainer:
             while self.step_count < self.cfg.steps and not self.stopped_early:
                 logs = self.train_step()
                 self.step_count += 1
+                if governor is not None:
+                    governor.step(self.step_count)
+                    if governor.changes and governor.changes[-1][0] == self.step_count:
+                        self.threads.append(governor.changes[-1])
                 self.history.append({"step": self.step_count, **logs})
                 for cb in self.callbacks:
                     cb.on_step_end(self, self.step_count, logs)
@@ -438,7 +494,9 @@ class Trainer:
                     metrics = self.validate() if self.is_main else None
                     if metrics is not None:
                         self.evals.append({"step": self.step_count, "uar": metrics["uar"],
-                                           "wa": metrics["wa"]})
+                                           "wa": metrics["wa"],
+                                           **({"loss": metrics["loss"]} if "loss" in metrics
+                                              else {})})
                         for cb in self.callbacks:
                             cb.on_eval_end(self, self.step_count, metrics)
                     self.stopped_early = self._should_stop(metrics) and \
@@ -470,7 +528,8 @@ class Trainer:
             "history": json.dumps(self.history),
             "evals": json.dumps(self.evals),
             "best": [self.best_uar if math.isfinite(self.best_uar) else -1.0, self.best_step,
-                     self.bad_evals, int(self.stopped_early), int(self.collapse_warned)],
+                     self.bad_evals, int(self.stopped_early), int(self.collapse_warned),
+                     self.best_score if math.isfinite(self.best_score) else -1e30],
             "rng_torch": torch.get_rng_state(),
             "rng_batches": self.gen.get_state(),
         }
@@ -487,8 +546,12 @@ class Trainer:
         self.step_count = int(state["step"])
         self.history = json.loads(state["history"])
         self.evals = json.loads(state["evals"])
-        best_uar, self.best_step, self.bad_evals, stopped, warned = state["best"]
+        best_uar, self.best_step, self.bad_evals, stopped, warned = state["best"][:5]
         self.best_uar = best_uar if best_uar >= 0 else -math.inf
+        # checkpoints before train.select stored no score: it was the UAR
+        score = state["best"][5] if len(state["best"]) > 5 else best_uar
+        self.best_score = score if score > -1e29 and (len(state["best"]) > 5 or score >= 0) \
+            else -math.inf
         self.stopped_early, self.collapse_warned = bool(stopped), bool(warned)
         self.best_state = state["best_model"]
         torch.set_rng_state(state["rng_torch"].cpu())

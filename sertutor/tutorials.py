@@ -22,7 +22,8 @@ The static export (:func:`export`) executes every notebook with the widget state
 - the remaining ipywidgets controls (sliders, dropdowns, buttons) are drawn from the stored
   widget state by the ``@jupyter-widgets/html-manager`` script (1.0.15, BSD-3-Clause) and
   require.js (2.3.8, MIT). Both ship in ``sertutor/_static/`` and are copied to ``_static/``
-  next to the pages, which load them by relative URL, so the controls draw offline too. Only
+  next to the pages, which load them by relative URL, so the controls draw offline too,
+  showing the state they had when the notebook ran (without a kernel they do not act). Only
   math in markdown cells needs the network (MathJax from cdnjs); offline it shows as TeX.
 """
 
@@ -39,7 +40,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 __all__ = ["tutorials_dir", "list_notebooks", "notebook_title", "execute_notebook",
-           "execute_for_export", "NotebookError", "export", "export_html", "ExportResult"]
+           "execute_for_export", "NotebookError", "export", "export_html", "ExportResult",
+           "SolutionCell", "solution_cells", "paste_solution", "append_solution_checks"]
 
 NOTEBOOK_RE = re.compile(r"^\d\d_.+\.ipynb$")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -117,7 +119,8 @@ def _failing_cell(nb) -> tuple[int, str, str]:
 
 
 def kernel_env(*, fast: bool, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment a tutorial kernel runs with: this one plus ``SERTUTOR_FAST``."""
+    """The environment a tutorial kernel runs with: this one plus ``SERTUTOR_FAST`` (and
+    ``SERTUTOR_PROGRESS=0`` unless set: a test or an export does not record progress)."""
     env = dict(os.environ)
     env["SERTUTOR_FAST"] = "1" if fast else "0"
     root = Path(__file__).resolve().parent.parent
@@ -125,6 +128,7 @@ def kernel_env(*, fast: bool, extra: dict[str, str] | None = None) -> dict[str, 
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(root), env.get("PYTHONPATH", "")) if p)
     env.pop("MPLBACKEND", None)
+    env.setdefault("SERTUTOR_PROGRESS", "0")  # tests and exports are not a learner's progress
     if extra:
         env.update(extra)
     return env
@@ -132,7 +136,8 @@ def kernel_env(*, fast: bool, extra: dict[str, str] | None = None) -> dict[str, 
 
 def execute_notebook(path: str | os.PathLike, *, fast: bool = False, timeout: int = 600,
                      kernel_name: str = "python3", store_widget_state: bool = True,
-                     env: dict[str, str] | None = None, cwd: str | os.PathLike | None = None):
+                     env: dict[str, str] | None = None, cwd: str | os.PathLike | None = None,
+                     solutions: bool = False):
     """Execute a notebook top to bottom in a fresh kernel; return the executed notebook.
 
     Parameters
@@ -147,6 +152,10 @@ def execute_notebook(path: str | os.PathLike, *, fast: bool = False, timeout: in
         Extra environment variables for the kernel.
     cwd : path-like, optional
         Working directory of the kernel (default: the notebook's folder).
+    solutions : bool
+        After Run All, paste every exercise's ``<details>`` solution into its exercise cell,
+        run that cell again and assert that its check passes, in the notebook's own state
+        (:func:`append_solution_checks`). A failing solution raises :class:`NotebookError`.
 
     Raises
     ------
@@ -159,6 +168,8 @@ def execute_notebook(path: str | os.PathLike, *, fast: bool = False, timeout: in
 
     path = Path(path)
     nb = nbformat.read(str(path), as_version=4)
+    if solutions:
+        nb = append_solution_checks(nb)
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
                             resources={"metadata": {"path": str(cwd or path.parent)}},
                             store_widget_state=store_widget_state, allow_errors=False,
@@ -181,6 +192,132 @@ def execute_notebook(path: str | os.PathLike, *, fast: bool = False, timeout: in
         err.nb = nb
         raise err from None
     return nb
+
+
+# ------------------------------------------------------------------- exercises' solutions
+_CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](\d\d\.[\w.]+)["']\s*,\s*(\w+)\s*\)""")
+_DETAILS_CODE = re.compile(r"<details>\s*<summary>\s*Solution.*?```python\n(.*?)```", re.S)
+
+
+@dataclass(frozen=True)
+class SolutionCell:
+    """An exercise cell of a notebook and the solution shown under it.
+
+    Attributes
+    ----------
+    index : int
+        Index of the exercise (code) cell, the one calling ``check("NN.name", variable)``.
+    name : str
+        The exercise, ``"NN.name"``.
+    variable : str
+        The answer variable the cell passes to ``check``.
+    source : str
+        The exercise cell's source.
+    solution : str
+        The code of the ``<details>`` solution (the first ``python`` block in it).
+    """
+
+    index: int
+    name: str
+    variable: str
+    source: str
+    solution: str
+
+
+def _cell_source(cell) -> str:
+    src = cell["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+def solution_cells(nb) -> list[SolutionCell]:
+    """Every exercise cell of ``nb`` that a ``<details>`` solution follows, in order.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode or dict
+        A notebook (format 4).
+
+    Returns
+    -------
+    list of SolutionCell
+        The exercise cell is the code cell with one ``check("NN.name", variable)`` call
+        nearest above the markdown cell that holds the solution.
+
+    Raises
+    ------
+    ValueError
+        If a solution has no exercise cell above it, or its exercise cell calls ``check``
+        more than once.
+    """
+    cells = nb["cells"]
+    found = []
+    for j, cell in enumerate(cells):
+        if cell["cell_type"] != "markdown":
+            continue
+        match = _DETAILS_CODE.search(_cell_source(cell))
+        if not match:
+            continue
+        above = [i for i in range(j - 1, -1, -1) if cells[i]["cell_type"] == "code"]
+        if not above:
+            raise ValueError(f"cell {j}: a solution with no exercise cell above it")
+        i = above[0]
+        calls = _CHECK_CALL.findall(_cell_source(cells[i]))
+        if len(calls) != 1:
+            raise ValueError(f"cell {i} (above the solution in cell {j}) must call "
+                             f"check(\"NN.name\", answer) once; it calls it {len(calls)} times")
+        name, variable = calls[0]
+        found.append(SolutionCell(i, name, variable, _cell_source(cells[i]),
+                                  match.group(1)))
+    return found
+
+
+def paste_solution(source: str, variable: str, solution: str) -> str:
+    """The exercise cell ``source`` with ``solution`` pasted over its placeholder line(s).
+
+    The placeholder is the line ``variable = None  # your answer ...``, which a learner
+    replaces by their answer; the rest of the cell (its ``check`` call included) stays.
+
+    Raises
+    ------
+    ValueError
+        If the cell has no ``variable = None`` line.
+    """
+    lines = source.splitlines()
+    placeholder = re.compile(rf"^{re.escape(variable)}\s*=\s*None\b")
+    hits = [k for k, line in enumerate(lines) if placeholder.match(line)]
+    if not hits:
+        raise ValueError(f"no placeholder line '{variable} = None' in the exercise cell")
+    k = hits[0]
+    return "\n".join(lines[:k] + solution.rstrip("\n").splitlines() + lines[k + 1:])
+
+
+def append_solution_checks(nb):
+    """A copy of ``nb`` with, after its last cell, every exercise re-run with its solution.
+
+    For each :func:`solution_cells` entry two code cells are appended: the exercise cell with
+    the solution pasted in (:func:`paste_solution`), exactly what a learner runs after Run
+    All, and a cell asserting that ``check`` passes for that answer. Executing the copy
+    therefore fails, on the appended cell of the exercise, when a solution cannot run in the
+    notebook's own state (a name it never defined, a file a later cell deleted) or its checker
+    rejects it. The appended cells carry ``metadata.sertutor_solution = "NN.name"``.
+    """
+    import copy
+
+    import nbformat
+
+    out = copy.deepcopy(nb)
+    for sol in solution_cells(nb):
+        pasted = nbformat.v4.new_code_cell(paste_solution(sol.source, sol.variable,
+                                                          sol.solution))
+        verdict = nbformat.v4.new_code_cell(
+            "from sertutor.exercises import check as _sertutor_check\n"
+            f"_sertutor_result = _sertutor_check({sol.name!r}, {sol.variable})\n"
+            f"assert _sertutor_result.passed, "
+            f"'the solution of {sol.name} fails after Run All: ' + _sertutor_result.message")
+        for cell in (pasted, verdict):
+            cell.metadata["sertutor_solution"] = sol.name
+            out.cells.append(cell)
+    return out
 
 
 # ------------------------------------------------------------------------------ exporting
@@ -375,8 +512,8 @@ def _nbconvert_data_path():
     """
     import nbconvert
 
-    prefixes = [sys.prefix, sys.base_prefix,
-                str(Path(nbconvert.__file__).resolve().parents[4])]  # <prefix>/lib/pythonX/site-packages/nbconvert
+    # nbconvert lives in <prefix>/lib/pythonX/site-packages/nbconvert
+    prefixes = [sys.prefix, sys.base_prefix, str(Path(nbconvert.__file__).resolve().parents[4])]
     extra = [str(Path(p) / "share" / "jupyter") for p in dict.fromkeys(prefixes)
              if (Path(p) / "share" / "jupyter" / "nbconvert" / "templates" / "lab").is_dir()]
     old = os.environ.get("JUPYTER_PATH")
@@ -467,7 +604,9 @@ def _write_index(out: Path, results: list[ExportResult]) -> Path:
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>sertutor tutorials"
             f"</title></head><body><h1>sertutor tutorials</h1><ol>{rows}</ol>"
             f"<p>Executed {time.strftime('%Y-%m-%d %H:%M')} with sertutor; figures work "
-            f"offline, widget controls too (from _static/).</p></body></html>")
+            f"offline. Widgets show the figures and the state they had when the notebook ran; "
+            f"their controls need a running kernel (open the notebook in JupyterLab or Binder)."
+            f"</p></body></html>")
     return _write_public(out / "index.html", page)
 
 

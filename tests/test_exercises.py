@@ -334,6 +334,28 @@ def test_08_manifest_row(wav):
         assert not r and phrase in r.message, (label, r.message)
 
 
+def test_08_manifest_row_paths(wav, tmp_path, monkeypatch):
+    """Relative paths (read from the CSV's folder) pass, as the lesson says; existing files
+    that are not audio, and paths leaving the CSV's folder, do not."""
+    row = {"utt_id": "u1", "speaker": "s1", "gender": "female", "emotion": "happy"}
+    r = check("08.manifest_row", dict(row, path="clips/clip00.wav"))
+    assert r and "relative" in r.message and "CSV's folder" in r.message
+    monkeypatch.chdir(wav.parent)  # a relative path that exists from here
+    assert check("08.manifest_row", dict(row, path=wav.name))
+    not_audio = tmp_path / "notes.wav"
+    not_audio.write_text("not a wav file")
+    wrong = {
+        "/etc/passwd": (dict(row, path="/etc/passwd"), "does not name an audio file"),
+        "text file named .wav": (dict(row, path=str(not_audio)), "not audio"),
+        "relative text file named .wav": (dict(row, path=not_audio.name), "not audio"),
+        "leaves the folder": (dict(row, path="../clips/clip00.wav"), "'..'"),
+        "relative, not audio": (dict(row, path="clips/notes.txt"), "audio file"),
+    }
+    for label, (answer, phrase) in wrong.items():
+        r = check("08.manifest_row", answer)
+        assert not r and phrase in r.message, (label, r.message)
+
+
 def test_08_n_segments_matches_segment():
     import math
 
@@ -378,7 +400,9 @@ def test_solutions_pass_their_checkers(name, variable, wav):
     import sertutor
     from sertutor.data import load_corpus
 
-    ns = _run_solution(name, {"load_corpus": load_corpus, "get_config": sertutor.get_config,
+    # only what the notebooks define above the exercise (sertutor, load_corpus, wav_paths);
+    # tests/test_notebooks.py runs every solution in its notebook's real state after Run All
+    ns = _run_solution(name, {"load_corpus": load_corpus, "sertutor": sertutor,
                               "wav_paths": [wav]})
     result = check(name, ns[variable])
     assert result, result.message

@@ -244,9 +244,9 @@ def test_06_ccc():
     from sertutor.evaluate import concordance_cc
 
     assert_passes("06.ccc", lambda x, y: concordance_cc(x, y))
-    sample = assert_passes("06.ccc", lambda x, y: 2 * np.cov(x, y)[0, 1] / (
-        np.var(x, ddof=1) + np.var(y, ddof=1) + (np.mean(x) - np.mean(y)) ** 2))
-    assert "n-1" in sample.message
+    # the task asks for 1/n variances, like 07.ccc_shift: n-1 is rejected by both, with a reason
+    assert_fails("06.ccc", lambda x, y: 2 * np.cov(x, y)[0, 1] / (
+        np.var(x, ddof=1) + np.var(y, ddof=1) + (np.mean(x) - np.mean(y)) ** 2), "n-1", "1/n")
     assert_fails("06.ccc", lambda x, y: np.corrcoef(x, y)[0, 1], "pearson")
     assert_fails("06.ccc", lambda x, y: 1.0 - right(x, y), "expected")
 
@@ -275,7 +275,10 @@ def _gain(summary, variant, reference="baseline", fraction=0.1, key="uar_mean"):
 
 
 def test_07_ablation_gain():
-    assert_passes("07.ablation_gain", _gain)
+    right = assert_passes("07.ablation_gain", _gain)
+    # the feedback names the yardstick notebook 07 teaches, the paired standard error
+    assert "paired standard error" in right.message and "compare with uar_std" not in \
+        right.message
     assert_fails("07.ablation_gain", lambda s, v, r="baseline", f=0.1: -_gain(s, v, r, f),
                  "sign")
     assert_fails("07.ablation_gain",
@@ -288,6 +291,28 @@ def test_07_ccc_shift():
     assert_passes("07.ccc_shift", 0.8)
     assert_passes("07.ccc_shift", np.float32(0.8))
     assert_fails("07.ccc_shift", 1.0, "pearson")
-    assert_fails("07.ccc_shift", 2 * 2.5 / 6, "n-1")
+    assert_fails("07.ccc_shift", 2 * 2.5 / 6, "n-1", "1/n")
     assert_fails("07.ccc_shift", 0.5, "cov")
     assert_fails("07.ccc_shift", "0.8", "number")
+
+
+def test_06_ccc_and_07_ccc_shift_agree():
+    """The same CCC function passes (or fails) both checks: 06.ccc takes the function, 07.ccc_shift
+    its value on 07's shifted ratings."""
+    ratings = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+
+    def population(x, y):
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        return 2 * np.mean((x - x.mean()) * (y - y.mean())) / (
+            x.var() + y.var() + (x.mean() - y.mean()) ** 2)
+
+    def sample(x, y):
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        return 2 * np.cov(x, y)[0, 1] / (x.var(ddof=1) + y.var(ddof=1)
+                                         + (x.mean() - y.mean()) ** 2)
+
+    for fn in (population, sample):
+        in_06 = check("06.ccc", fn).passed
+        in_07 = check("07.ccc_shift", fn(ratings + 1.0, ratings)).passed
+        assert in_06 == in_07, f"{fn.__name__}: 06.ccc says {in_06}, 07.ccc_shift says {in_07}"
+    assert check("06.ccc", population) and not check("06.ccc", sample)

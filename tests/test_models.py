@@ -114,7 +114,7 @@ def test_parameters_differ_per_variant_and_groups_are_disjoint():
     assert not any(k.startswith(("decoder", "d_z"))
                    for k in models["mtl"].state_dict())
 
-    for v, model in models.items():
+    for model in models.values():
         main = {id(p) for p in model.main_parameters()}
         disc = {id(p) for p in model.discriminator_parameters()}
         assert not main & disc

@@ -1,7 +1,9 @@
 """Every tutorial notebook runs top to bottom (FAST mode) and follows the conventions.
 
 The execution tests (marker ``notebook``) start a fresh ``python3`` kernel per notebook with
-``SERTUTOR_FAST=1`` and fail with the failing cell's source and error. Run one with e.g.
+``SERTUTOR_FAST=1``, run all its cells, then paste every exercise's ``<details>`` solution into
+its exercise cell and check that it passes in the notebook's own state after Run All (as a
+learner would); they fail with the failing cell's source and error. Run one with e.g.
 ``python -m pytest -q tests/test_notebooks.py -k 00_welcome``.
 """
 
@@ -68,12 +70,65 @@ def test_notebook_structure(path):
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs(path):
+def test_notebook_runs_and_its_solutions_pass_after_run_all(path):
     pytest.importorskip("nbclient")
     from sertutor.tutorials import NotebookError, execute_notebook
 
     try:
-        execute_notebook(path, fast=True, timeout=CELL_TIMEOUT,
+        execute_notebook(path, fast=True, timeout=CELL_TIMEOUT, solutions=True,
                          env={"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")})
     except NotebookError as exc:
         pytest.fail(str(exc), pytrace=False)
+
+
+LINK = re.compile(r"\]\((\d\d_[\w.-]+\.ipynb)\)")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_ends_with_next_link_and_shutdown_advice(path):
+    """Every notebook but the last links the next one from its last cell and asks to shut down
+    this kernel first (links pile up kernels: Binder has about 2 GB); 00 says why."""
+    last = _source(_cells(path)[-1])
+    assert _cells(path)[-1]["cell_type"] == "markdown"
+    assert "Kernel ▸ Shut Down Kernel" in last, f"{path.name}: no shut-down advice at the end"
+    links = LINK.findall(last)
+    for target in links:
+        assert (TUTORIALS / target).is_file(), f"{path.name} links {target}, which is missing"
+    position = NOTEBOOKS.index(path)
+    if position + 1 < len(NOTEBOOKS):
+        following = NOTEBOOKS[position + 1].name
+        assert following in links, f"{path.name} must end with a link to {following}"
+        assert last.index("Next") < last.index(following) < last.index("Shut Down Kernel")
+    if path == NOTEBOOKS[0]:
+        assert "2 GB" in last and "memory" in last, "00 must say why kernels are shut down"
+
+
+def _calls(code: str, name: str) -> list[str]:
+    """The argument text of every ``name(...)`` call in ``code`` (balanced parentheses)."""
+    out = []
+    for m in re.finditer(rf"\b{re.escape(name)}\(", code):
+        depth, i = 1, m.end()
+        while depth and i < len(code):
+            depth += {"(": 1, ")": -1}.get(code[i], 0)
+            i += 1
+        out.append(code[m.end():i - 1])
+    return out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_training_cells_show_progress(path):
+    """Training takes from seconds to minutes on a busy 2-core machine: every training call
+    (and every data preparation, which may extract features) shows a progress bar with the time
+    left, and a loop of runs shows its own."""
+    for cell in _cells(path):
+        if cell["cell_type"] != "code":
+            continue
+        code = _source(cell)
+        for name in ("train_and_evaluate", "prepare_data"):  # prepare_data: feature extraction
+            for args in _calls(code, name):
+                if args.strip() and "def " not in code:
+                    assert re.search(r"\bprogress=True\b", args), \
+                        f"{path.name}: {name}({args.strip()[:60]}...) without progress=True"
+        loop = re.search(r"^for .*:\n(?:[ \t]+.*\n)*?[ \t]+.*train_and_evaluate\(", code, re.M)
+        if loop:
+            assert "tqdm(" in code, f"{path.name}: a loop of training runs without a run bar"

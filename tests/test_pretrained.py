@@ -7,10 +7,7 @@ import pytest
 import torch
 
 from sertutor import pretrained
-from sertutor.data.manifest import EMOTIONS
-from sertutor.evaluate import evaluate_segments
 from sertutor.features import NormStats
-from sertutor.pipeline import prepare_data
 
 
 def test_shipped_checkpoint_is_listed_and_small():
@@ -28,11 +25,9 @@ def test_pretrained_scores_its_recorded_metrics():
     assert config.name == "classroom" and config.model.variant == "full"
     test = record["test"]
     # rebuild the held-out speakers of the run that made it (no auxiliary corpus needed)
-    data = prepare_data(config, aux_corpus=None, fold=test["fold"], n_folds=test["n_folds"],
-                        progress=False)
+    metrics, data = pretrained.rescore("classroom", return_metrics=True)
     stored = NormStats.from_dict(meta["norm_stats"]["emotion"])
     np.testing.assert_allclose(stored.mean, data.norm_stats["emotion"].mean, atol=1e-4)
-    metrics = evaluate_segments(model, data.test, emotions=EMOTIONS)
     assert metrics["n"] == test["n_utterances"]
     assert metrics["uar"] == pytest.approx(record["uar"], abs=1e-3)
     assert metrics["confusion"] == record["confusion"]
@@ -40,16 +35,18 @@ def test_pretrained_scores_its_recorded_metrics():
 
 
 def test_load_or_train_loads_or_runs_the_same_job(monkeypatch, tmp_path):
+    import sertutor.jobs as jobs
     import sertutor.pipeline as pipeline
     from sertutor import pretrained
 
     model, config, _ = pretrained.load_or_train("classroom")  # train=False: the shipped model
     assert config.model.variant == "full" and not model.training
     calls = {}
-    monkeypatch.setattr(pipeline, "run", lambda preset, **kw: calls.update(preset=preset, **kw))
+    monkeypatch.setattr(jobs, "run", lambda preset, **kw: calls.update(preset=preset, **kw))
     monkeypatch.setattr(pipeline, "load_trained", lambda p, **kw: ("model", "config", str(p)))
     out = pretrained.load_or_train("classroom", train=True, out_dir=tmp_path)
     assert calls["preset"] == "classroom" and calls["out_dir"] == tmp_path
+    assert calls["overwrite"] is True  # the same seeded run, trained again in its own folder
     assert out[2] == str(tmp_path / "checkpoint.pt")
     with pytest.raises(ValueError, match="no pretrained checkpoint"):
         pretrained.load_or_train("paper", train=True)
@@ -63,7 +60,8 @@ def test_corpus_norm_stats_uses_the_runs_statistics_for_its_own_corpora():
     for spec in ("synth-emo", "Synth-Emo@classroom"):
         stats, role = corpus_norm_stats(meta, spec, feats)
         assert role == "emotion"
-        np.testing.assert_allclose(stats.mean, NormStats.from_dict(meta["norm_stats"]["emotion"]).mean)
+        stored = NormStats.from_dict(meta["norm_stats"]["emotion"])
+        np.testing.assert_allclose(stats.mean, stored.mean)
     stats, role = corpus_norm_stats(meta, "ravdess:/somewhere", feats)
     assert role is None and np.allclose(stats.mean, -30.0)  # fitted on the corpus itself
     assert corpus_norm_stats(None, None, feats)[1] is None

@@ -1,4 +1,7 @@
-"""``sertutor tutorials list / path / export`` on a small notebook (FAST)."""
+"""``sertutor tutorials list / path / export`` on a small notebook (FAST); Binder's files.
+
+The teacher kit's actions (student, grade, prepare) are tested in ``tests/test_teaching_*.py``.
+"""
 
 from __future__ import annotations
 
@@ -121,8 +124,9 @@ def test_export_of_a_failing_notebook(small_tutorials, tmp_path, capsys):
 
 
 def test_binder_files_match_the_package():
-    """Binder installs the CPU wheels of the torch version the package pins, the package, the
-    corpora and numba's cache, and opens JupyterLab at tutorials/."""
+    """Binder installs the CPU wheels of the torch version the package pins and the package,
+    prepares the machine (corpora, features, model, numba's cache, doctor) and opens
+    JupyterLab at tutorials/."""
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     binder = REPO_TUTORIALS.parent / "binder"
     deps = tomllib.loads((REPO_TUTORIALS.parent / "pyproject.toml").read_text())[
@@ -136,8 +140,10 @@ def test_binder_files_match_the_package():
     assert (binder / "runtime.txt").read_text().strip() == "python-3.11"
     post = (binder / "postBuild").read_text()
     assert post.startswith("#!/bin/bash") and (binder / "postBuild").stat().st_mode & 0o111
-    for step in ("pip install --no-cache-dir -e .", "sertutor synth --preset classroom",
-                 "import numpy as np, umap; umap.UMAP(n_epochs=10)",
+    # `sertutor tutorials prepare` makes the corpora, feature caches, the model and numba's
+    # cache, then runs the doctor (tests/test_teaching_prepare.py checks what it runs)
+    for step in ("pip install --no-cache-dir -e .", "\nsertutor tutorials prepare\n",
                  'c.ServerApp.default_url = "/lab/tree/tutorials"'):
         assert step in post, step
+    assert post.index("pip install --no-cache") < post.index("\nsertutor tutorials prepare\n")
     assert (binder / "start").read_text().rstrip().endswith('exec "$@"')

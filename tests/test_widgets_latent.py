@@ -221,3 +221,37 @@ def test_a_failing_projection_is_a_message(explorer, utts, monkeypatch):
     assert explorer.message == "" and len(explorer.rows) == len(utts)
     with pytest.raises(TypeError, match="model must be a sertutor MultiTaskAAE"):
         LatentExplorer(None, "synth-emo")
+
+
+def test_many_speakers_are_grouped_in_the_legend(explorer, utts, monkeypatch):
+    """Colouring by speaker on a corpus of many speakers keeps the legend readable: at most
+    MAX_LEGEND entries, the rest one grey '(N others)' entry, and a note saying so."""
+    speakers = sorted(set(utts.manifest["speaker"]))
+    assert len(speakers) > 4
+    monkeypatch.setattr(latent_module, "MAX_LEGEND", 4)
+    explorer.set(color_by="speaker")
+    fig = explorer.figure
+    names = [t.name for t in fig.data]
+    assert len(names) == 4 and names[-1] == f"({len(speakers) - 3} others)", names
+    assert fig.data[-1].marker.color == "#c7c7c7"
+    assert sum(len(t.x) for t in fig.data) == len(explorer.rows)  # every point still drawn
+    assert "others" in explorer.message and "Hover a point" in explorer.message
+    explorer.set(color_by="gender")  # few categories: no grouping, no note
+    assert [t.name for t in fig.data] == ["female", "male"] and "others" not in explorer.message
+
+
+def test_untrained_emotion_head_is_labelled_not_shown_as_a_prediction(utts):
+    ex = LatentExplorer(None, utts, projection="pca", color_by="emotion",
+                        emotion_head_trained=False)
+    hover = list(ex.figure.data[0].text)
+    assert hover and not any("predicted" in h for h in hover)
+    picked = ex.select(int(ex.rows[0]))
+    assert "predicted" not in ex.detail_figure.layout.title.text
+    titles = [a.text for a in ex.detail_figure.layout.annotations]
+    assert "emotion head never trained: ignore" in titles
+    assert picked["predicted"]  # still in the returned dict, for code that wants it
+    ex.set(color_by="predicted")
+    assert "never trained" in ex.message
+    trained = LatentExplorer(None, utts, projection="pca", color_by="predicted")
+    assert "never trained" not in trained.message
+    assert any("predicted" in h for h in trained.figure.data[0].text)

@@ -1,4 +1,5 @@
-"""PriorSampler: decode (y, z) with the shipped classroom model, listen, compare z with the prior."""
+"""PriorSampler: decode (y, z) with the shipped classroom model, listen, compare z with the
+prior."""
 
 from __future__ import annotations
 
@@ -215,3 +216,20 @@ def test_static_figure_and_display(sampler):
     np.testing.assert_allclose(np.asarray(fig.data[0].z), sampler.logmel)
     assert sampler.figure in sampler.widget.children
     assert sampler.message == ""
+
+
+def test_legend_names_reach_the_browser(classroom):
+    """The browser's legend reads the names sent to it: changing the compared dimension renames
+    one trace in a batch, which must not blank the others ("trace 2", "trace 3")."""
+    from test_widgets_figures import browser_trace_names
+
+    model, config, meta = classroom
+    codes = np.random.default_rng(0).normal(size=(200, 8))  # a source: histograms to redraw
+    ps = PriorSampler(model, config=config, meta=meta, source=codes, seed=0)
+    ps.set(z=np.zeros(8))
+    names = browser_trace_names(ps.figure)
+    ps.set(dim=1)
+    ps.set(emotion="happy", z=np.ones(8))
+    assert names[2] == "encoded z (source)" and names[3] == "prior N(0, σ²)"
+    assert names[4] == "your z[1]"
+    assert names == [t.name for t in ps.figure.data]

@@ -152,3 +152,21 @@ def test_voice_cues_measure_the_signal():
     assert cues["f0_median_hz"] == pytest.approx(200.0)  # unvoiced frames (0) ignored
     assert cues["rms_dbfs"] == pytest.approx(20 * np.log10(0.1 / np.sqrt(2)), abs=0.01)
     assert cues["syllables_per_s"] == pytest.approx(2 / 0.5)  # pause excluded
+
+
+def test_greyed_breathiness_slider_shows_the_breathiness_spoken(lab):
+    """Unticked, the slider is disabled and shows the speaker's and emotion's own breathiness,
+    the same number as the readout; ticking the box starts from that value."""
+    import re
+
+    for emotion in ("sad", "angry"):
+        lab.set(emotion=emotion, breathiness=None)
+        spoken = lab.info["params"]["breathiness"]
+        slider = lab._controls["breathiness"]
+        assert slider.disabled and slider.value == pytest.approx(spoken, abs=1e-9)
+        readout = float(re.search(r"breathiness (\d\.\d\d)", lab._readout.value).group(1))
+        assert readout == pytest.approx(slider.value, abs=0.005)
+    lab._breath_on.value = True
+    assert lab.settings["breathiness"] == pytest.approx(spoken)
+    assert lab.info["params"]["breathiness"] == pytest.approx(spoken)
+    lab.set(emotion="neutral", breathiness=None)

@@ -42,7 +42,8 @@ from torch import Tensor
 
 from ..audio import SAMPLE_RATE, AudioError, check_waveform, load_audio
 from ..config import FeatureConfig
-from ..features import FEATURE_VERSION, NormStats, log_mel, segment
+from ..features import (FEATURE_VERSION, NormStats, SpeakerNormStats, log_mel, n_segments,
+                        segment)
 from ..storage import atomic_write, data_dir
 from .manifest import EMOTIONS, GENDERS, validate_manifest
 
@@ -60,6 +61,8 @@ __all__ = [
     "split_groups",
     "label_subset",
     "NormStats",
+    "SpeakerNormStats",
+    "speaker_keys",
 ]
 
 #: Bin edges of arousal / valence on the 1-5 scale: <= 2.5 low (0), (2.5, 3.5) mid (1),
@@ -129,15 +132,22 @@ def _corpus_name(manifest: pd.DataFrame) -> str:
     return name[:60]
 
 
+#: FeatureConfig fields that act after the cached log-mels (normalisation): changing them
+#: must not rebuild the cache, and leaving them out keeps the keys of older caches.
+_NOT_IN_CACHE_KEY = ("normalise", "speaker_prior_utts")
+
+
 def cache_key(manifest: pd.DataFrame, config: FeatureConfig) -> str:
     """Hash of everything the features depend on (hex, 20 characters).
 
-    The feature settings, :data:`sertutor.features.FEATURE_VERSION`, and per utterance (sorted
+    The feature settings (but not the normalisation ones, which act after the cache),
+    :data:`sertutor.features.FEATURE_VERSION`, and per utterance (sorted
     by ``utt_id``): the id and either the file path with its size and modification time, or a
     hash of the in-memory samples.
     """
     h = hashlib.blake2b(digest_size=10)
-    h.update(json.dumps({"config": asdict(config), "version": FEATURE_VERSION},
+    settings = {k: v for k, v in asdict(config).items() if k not in _NOT_IN_CACHE_KEY}
+    h.update(json.dumps({"config": settings, "version": FEATURE_VERSION},
                         sort_keys=True).encode())
     order = np.argsort(manifest["utt_id"].to_numpy(dtype=str), kind="stable")
     ids, paths, audio = manifest["utt_id"].to_numpy(), manifest["path"].to_numpy(), \
@@ -198,9 +208,23 @@ def _waveform(row_audio: Any, path: str, utt_id: str, config: FeatureConfig) -> 
     return load_audio(path, sample_rate=config.sample_rate)
 
 
+#: Most padded samples in one feature batch (4 minutes of 16 kHz audio, 15 MB as float32):
+#: with batch_size alone, one long file would pad every utterance of its batch to its length
+#: (a 10-minute WAV made a batch of 32 take about 4 GB).
+MAX_BATCH_SAMPLES = 16000 * 240
+
+#: Files longer than this (seconds) are reported: SER models look at a few seconds at a time.
+LONG_FILE_SECONDS = 60.0
+
+
 def _compute(manifest: pd.DataFrame, config: FeatureConfig, device: str, batch_size: int,
              progress: bool, desc: str) -> tuple[dict[str, np.ndarray], list]:
-    """Features by utt_id for the usable rows, and the skipped rows."""
+    """Features by utt_id for the usable rows, and the skipped rows.
+
+    Utterances go through in order of length, in batches of at most ``batch_size`` that pad
+    to at most :data:`MAX_BATCH_SAMPLES` samples in all (a longer file goes alone), so memory
+    is bounded whatever the file lengths.
+    """
     from tqdm.auto import tqdm
 
     ids = manifest["utt_id"].to_numpy()
@@ -210,28 +234,49 @@ def _compute(manifest: pd.DataFrame, config: FeatureConfig, device: str, batch_s
     order = np.argsort(approx, kind="stable")  # similar lengths share a batch: little padding
     out: dict[str, np.ndarray] = {}
     skipped: list[tuple[str, str, str]] = []
+    long_files: list[str] = []
+    waves: list[np.ndarray] = []
+    keep: list[int] = []
+
+    def flush() -> None:
+        lengths = np.array([w.size for w in waves])  # (B,)
+        padded = np.zeros((len(waves), lengths.max()), dtype=np.float32)  # (B, N)
+        for b, w in enumerate(waves):
+            padded[b, :w.size] = w
+        x = torch.from_numpy(padded).to(device)  # (B, N)
+        feats, valid = log_mel(x, config=config, lengths=torch.from_numpy(lengths).to(device))
+        feats = feats.float().cpu().numpy()  # (B, C, n_mels, T)
+        for b, i in enumerate(keep):
+            out[str(ids[i])] = feats[b, :, :, :int(valid[b])].copy()  # (C, n_mels, T_b)
+        waves.clear()
+        keep.clear()
+
     with tqdm(total=len(order), desc=desc, unit="utt", disable=not progress) as bar:
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            waves, keep = [], []
-            for i in batch:
-                try:
-                    waves.append(_waveform(audio[i], paths[i], ids[i], config))
-                    keep.append(i)
-                except AudioError as exc:
-                    skipped.append((str(ids[i]), exc.source, exc.reason))
-            if waves:
-                lengths = np.array([w.size for w in waves])  # (B,)
-                padded = np.zeros((len(waves), lengths.max()), dtype=np.float32)  # (B, N)
-                for b, w in enumerate(waves):
-                    padded[b, :w.size] = w
-                x = torch.from_numpy(padded).to(device)  # (B, N)
-                feats, valid = log_mel(x, config=config,
-                                       lengths=torch.from_numpy(lengths).to(device))
-                feats = feats.float().cpu().numpy()  # (B, C, n_mels, T)
-                for b, i in enumerate(keep):
-                    out[str(ids[i])] = feats[b, :, :, :int(valid[b])].copy()  # (C, n_mels, T_b)
-            bar.update(len(batch))
+        for i in order:
+            try:
+                wave = _waveform(audio[i], paths[i], ids[i], config)
+            except AudioError as exc:
+                skipped.append((str(ids[i]), exc.source, exc.reason))
+                bar.update(1)
+                continue
+            if wave.size > LONG_FILE_SECONDS * config.sample_rate:
+                long_files.append(f"{ids[i]} ({wave.size / config.sample_rate:.0f} s)")
+            longest = max([wave.size] + [w.size for w in waves])
+            if waves and (len(waves) == batch_size
+                          or (len(waves) + 1) * longest > MAX_BATCH_SAMPLES):
+                flush()
+            waves.append(wave)
+            keep.append(i)
+            bar.update(1)
+        if waves:
+            flush()
+    if long_files:
+        shown = ", ".join(long_files[:5]) + (f" and {len(long_files) - 5} more"
+                                             if len(long_files) > 5 else "")
+        warnings.warn(f"{len(long_files)} file(s) longer than {LONG_FILE_SECONDS:.0f} s: "
+                      f"{shown}. SER models look at a few seconds at a time; features were "
+                      "computed in bounded memory, but consider cutting long recordings into "
+                      "utterances.", stacklevel=3)
     return out, skipped
 
 
@@ -360,8 +405,12 @@ def extract_features(manifest: pd.DataFrame, *, config: FeatureConfig, device: s
 
 
 # ================================================================================== labels
-def _speaker_keys(manifest: pd.DataFrame) -> np.ndarray:
-    """``corpus/speaker`` per row ('' where the speaker is unknown)."""
+def speaker_keys(manifest: pd.DataFrame) -> np.ndarray:
+    """``corpus/speaker`` per row ('' where the speaker is unknown), shape (n,), object.
+
+    Speaker ids are unique within a corpus only, so the key names the corpus too; it is what
+    :class:`LabelMaps` and :class:`~sertutor.features.SpeakerNormStats` index speakers by.
+    """
     return np.array([f"{c}/{s}" if s else "" for c, s in
                      zip(manifest["corpus"], manifest["speaker"])], dtype=object)
 
@@ -397,7 +446,7 @@ class LabelMaps:
     def fit(cls, manifest: pd.DataFrame) -> "LabelMaps":
         """Speakers (sorted) of a manifest, usually the auxiliary training corpus."""
         validate_manifest(manifest)
-        return cls(speakers=tuple(sorted(set(_speaker_keys(manifest)) - {""})))
+        return cls(speakers=tuple(sorted(set(speaker_keys(manifest)) - {""})))
 
     @property
     def n_emotions(self) -> int:
@@ -413,7 +462,7 @@ class LabelMaps:
 
     def encode_speaker(self, manifest: pd.DataFrame) -> np.ndarray:
         """Speaker index per row, shape (n,), -1 for speakers not in :attr:`speakers`."""
-        return _encode(_speaker_keys(manifest), self.speakers)
+        return _encode(speaker_keys(manifest), self.speakers)
 
     def encode_gender(self, manifest: pd.DataFrame) -> np.ndarray:
         """Gender index per row, shape (n,): 0 female, 1 male, -1 unknown."""
@@ -523,7 +572,8 @@ class SegmentSet:
                           n_utterances=self.n_utterances)
 
 
-def make_segments(fs: FeatureSet, *, stats: NormStats, frames: int | None = None,
+def make_segments(fs: FeatureSet, *, stats: NormStats | SpeakerNormStats,
+                  frames: int | None = None,
                   hop: int | None = None, label_maps: LabelMaps | None = None,
                   label_mask: np.ndarray | None = None) -> SegmentSet:
     """Normalise a FeatureSet and cut it into fixed-length segments with labels.
@@ -531,8 +581,10 @@ def make_segments(fs: FeatureSet, *, stats: NormStats, frames: int | None = None
     Parameters
     ----------
     fs : FeatureSet
-    stats : NormStats
-        Normalisation statistics (fit on the corpus's training utterances).
+    stats : NormStats or SpeakerNormStats
+        Normalisation statistics: one set for the corpus (fit on its training utterances), or
+        one per speaker (each row is normalised with the statistics of its speaker,
+        :func:`speaker_keys`; rows of unknown speakers with the reference statistics).
     frames, hop : int, optional
         Segment length and shift in frames (default: ``fs.config.segment_frames`` /
         ``segment_hop``); see :func:`sertutor.features.segment`.
@@ -549,8 +601,9 @@ def make_segments(fs: FeatureSet, *, stats: NormStats, frames: int | None = None
     """
     if not isinstance(fs, FeatureSet):
         raise TypeError(f"fs must be a FeatureSet, got {type(fs).__name__}")
-    if not isinstance(stats, NormStats):
-        raise TypeError(f"stats must be a NormStats, got {type(stats).__name__}")
+    if not isinstance(stats, (NormStats, SpeakerNormStats)):
+        raise TypeError(f"stats must be a NormStats or SpeakerNormStats, got "
+                        f"{type(stats).__name__}")
     frames = fs.config.segment_frames if frames is None else frames
     hop = fs.config.segment_hop if hop is None else hop
     maps = LabelMaps.fit(fs.manifest) if label_maps is None else label_maps
@@ -567,20 +620,30 @@ def make_segments(fs: FeatureSet, *, stats: NormStats, frames: int | None = None
         emotion[~label_mask] = -1
         arousal[~label_mask] = np.nan
         valence[~label_mask] = np.nan
-    xs, masks, counts = [], [], []
-    for f in fs.features:
-        segs, mask = segment(stats.apply(f), frames=frames, hop=hop)  # (S, C, n_mels, frames)
-        xs.append(segs)
-        masks.append(mask)  # (S, frames)
-        counts.append(len(segs))
+    if isinstance(stats, SpeakerNormStats):
+        keys = speaker_keys(m)  # (n,)
+        norms = [stats.for_speaker(k) for k in keys]  # one NormStats per row
+    else:
+        norms = [stats] * n
+    # Count first, then fill one preallocated array: a list of per-utterance segment arrays
+    # joined by np.concatenate would hold every segment twice at the peak.
+    counts = [n_segments(f.shape[-1], frames=frames, hop=hop) for f in fs.features]  # (n,)
+    n_channels, n_mels = (fs.features[0].shape[:2] if n else (1, fs.config.n_mels))
+    x = np.empty((sum(counts), n_channels, n_mels, frames), np.float32)  # (N_seg, C, n_mels, T)
+    seg_mask = np.empty((sum(counts), frames), bool)  # (N_seg, frames)
+    start = 0
+    for f, norm, count in zip(fs.features, norms, counts):
+        segs, mask = segment(norm.apply(f), frames=frames, hop=hop)  # (S, C, n_mels, frames)
+        x[start:start + count], seg_mask[start:start + count] = segs, mask
+        start += count
     counts_t = torch.as_tensor(counts)  # (n,)
 
     def per_segment(values: np.ndarray) -> Tensor:  # (n,) -> (N_seg,)
         return torch.repeat_interleave(torch.from_numpy(values), counts_t)
 
     return SegmentSet(
-        x=torch.from_numpy(np.concatenate(xs)),  # (N_seg, C, n_mels, frames)
-        mask=torch.from_numpy(np.concatenate(masks)),  # (N_seg, frames)
+        x=torch.from_numpy(x),  # (N_seg, C, n_mels, frames)
+        mask=torch.from_numpy(seg_mask),  # (N_seg, frames)
         utt=per_segment(np.arange(n, dtype=np.int64)),
         emotion=per_segment(emotion),
         speaker=per_segment(maps.encode_speaker(m)),
@@ -601,7 +664,7 @@ def _groups(manifest: pd.DataFrame) -> np.ndarray:
     groups = manifest["group"].to_numpy(dtype=object).copy()
     empty = groups == ""
     if empty.any():
-        groups[empty] = _speaker_keys(manifest[empty])
+        groups[empty] = speaker_keys(manifest[empty])
         still = groups == ""
         if still.any():
             raise ValueError(f"manifest: {int(still.sum())} rows have neither a group nor a "

@@ -78,7 +78,7 @@ def make_manifest(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFr
     for col in NUMERIC_COLUMNS:
         if col not in df.columns:
             df[col] = np.nan
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+        df[col] = _to_numeric(df[col], col)
     if "audio" not in df.columns:
         df["audio"] = None
     df["audio"] = df["audio"].astype(object)
@@ -86,6 +86,26 @@ def make_manifest(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFr
     df = df[list(COLUMNS) + extra].reset_index(drop=True)
     validate_manifest(df)
     return df
+
+
+_MISSING_TOKENS = {"", "nan", "na", "n/a", "none", "null"}  # numeric cells read as unknown
+
+
+def _to_numeric(values: pd.Series, col: str, *, first_line: int | None = None) -> pd.Series:
+    """A numeric column as float, missing values NaN; ``ValueError`` naming the rows whose
+    value is not a number (``first_line``: CSV line of row 0, to name lines instead)."""
+    out = pd.to_numeric(values, errors="coerce").astype(float)
+    missing = values.map(lambda v: v is None or (isinstance(v, float) and np.isnan(v))
+                         or (isinstance(v, str) and v.strip().lower() in _MISSING_TOKENS))
+    bad = np.flatnonzero(out.isna().to_numpy() & ~missing.to_numpy().astype(bool))
+    if len(bad):
+        where = (lambda i: f"line {first_line + i}") if first_line is not None \
+            else (lambda i: f"row {i}")
+        shown = ", ".join(f"{where(i)}: {values.iloc[i]!r}" for i in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise ValueError(f"column {col!r} must hold numbers (or be empty), found "
+                         f"{len(bad)} other value(s): {shown}{more}")
+    return out
 
 
 def validate_manifest(df: pd.DataFrame, *, name: str = "manifest") -> pd.DataFrame:
@@ -135,26 +155,79 @@ def write_manifest_csv(df: pd.DataFrame, path) -> None:
         df.drop(columns=["audio"]).to_csv(handle, index=False)
 
 
+def _ids_from_paths(paths: list[str]) -> list[str]:
+    """Utterance ids for a CSV without ``utt_id``: the file stems when they are unique, else
+    the paths without extension (``Actor_01/03-01-01``), made unique."""
+    from pathlib import PurePath
+
+    stems = [PurePath(p).stem if p else "" for p in paths]
+    if len(set(stems)) == len(stems):
+        return stems
+    ids = [str(PurePath(p).with_suffix("")) if p else "" for p in paths]
+    return ids
+
+
+def _first_bad_byte(path) -> str:
+    """Where a file stops being UTF-8: "byte 0xfc on line 2"."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return f"byte {data[exc.start]:#04x} on line {line}"
+    return "undecodable bytes"
+
+
 def read_manifest_csv(path, *, corpus: str | None = None) -> pd.DataFrame:
     """Read a manifest CSV; relative ``path`` entries are resolved against the CSV's folder.
 
-    Raises ``FileNotFoundError`` naming the file, or ``ValueError`` if required columns are
-    missing. ``corpus`` fills the corpus column where it is empty.
+    The CSV needs a ``path`` column; without ``utt_id`` the ids are the files' names without
+    extension (or their relative paths when names repeat). Other manifest columns are optional,
+    extra ones are kept. ``corpus`` fills the corpus column where it is empty.
+
+    Raises ``FileNotFoundError`` naming the file, or ``ValueError`` naming the file when it is
+    empty, not UTF-8 text, lacks the ``path`` column (listing the columns it has next to the
+    expected ones) or holds a non-number in a numeric column (naming the line and column).
     """
+    import difflib
     from pathlib import Path
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"manifest CSV not found: {path}")
-    df = pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=False,
-                     na_values={c: [""] for c in NUMERIC_COLUMNS})
-    required = ("utt_id", "path")
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: manifest CSV lacks required columns {missing}; "
-                         f"columns are {list(COLUMNS[:2]) + list(COLUMNS[3:])}")
+        what = "is not a regular file" if path.exists() else "not found"
+        raise FileNotFoundError(f"manifest CSV {path} {what}")
+    expected = [c for c in COLUMNS if c != "audio"]
+    try:
+        df = pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS + NUMERIC_COLUMNS},
+                         keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: manifest CSV is empty; expected a header line with a path "
+                         f"column (and optionally {expected}) and one row per utterance") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: manifest CSV is not UTF-8 text ({_first_bad_byte(path)}); "
+                         f"save it as UTF-8 CSV") from None
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"{path}: not a readable CSV ({str(exc).strip()})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if "path" not in df.columns:
+        found = list(df.columns)
+        hints = [f"{c!r} -> {m[0]!r}" for c in found
+                 if c not in COLUMNS and (m := difflib.get_close_matches(c, expected, 1, 0.75))]
+        raise ValueError(f"{path}: manifest CSV lacks the required column 'path'; the file's "
+                         f"columns are {found}, expected 'path' plus any of {expected}"
+                         + (f" (misspelt? {', '.join(hints)})" if hints else ""))
+    for col in NUMERIC_COLUMNS:
+        if col in df.columns:
+            try:
+                df[col] = _to_numeric(df[col], col, first_line=2)  # line 1 is the header
+            except ValueError as exc:
+                raise ValueError(f"{path}: {exc}") from None
     base = path.parent
     df["path"] = [p if (p == "" or Path(p).is_absolute()) else str(base / p) for p in df["path"]]
+    if "utt_id" not in df.columns:
+        relative = [str(Path(p).relative_to(base)) if p and Path(p).is_relative_to(base) else p
+                    for p in df["path"]]
+        df.insert(0, "utt_id", _ids_from_paths(relative))
     if corpus is not None:
         if "corpus" not in df.columns:
             df["corpus"] = corpus

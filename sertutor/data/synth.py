@@ -41,6 +41,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
+import stat
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -350,10 +352,63 @@ def corpus_dir(name: str, *, preset: str | Config | SynthConfig = "classroom",
 
 
 def _read_json(path: Path) -> dict | None:
+    """The JSON in ``path``; None when it is missing or not valid JSON (an interrupted write).
+
+    A file that exists but cannot be read (another user's corpus without read permission)
+    raises ``PermissionError`` with what to do: it must never be taken as "changed", which
+    would delete the corpus and regenerate it.
+    """
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return None
+    except OSError as exc:
+        if not path.exists() or path.is_dir():
+            return None
+        raise _unreadable(path, exc) from None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _unreadable(path: Path, exc: OSError) -> PermissionError:
+    folder = path.parent
+    return PermissionError(
+        f"cannot read {path} ({exc.strerror or exc}): the synthetic corpus in {folder} was "
+        f"written by another user or with other permissions; nothing was deleted. Ask its "
+        f"owner to make it readable (chmod -R a+rX {folder}) or set SERTUTOR_DATA_DIR to a "
+        f"folder of your own")
+
+
+def _unwritable(folder: Path, exc: OSError) -> PermissionError:
+    return PermissionError(
+        f"cannot write the synthetic corpus in {folder} ({exc.strerror or exc}: "
+        f"{exc.filename}); it is incomplete or of another version and must be (re)generated. "
+        f"Ask its owner to regenerate it (sertutor synth) or set SERTUTOR_DATA_DIR to a folder "
+        f"of your own")
+
+
+def _wav_intact(path: Path, expected_size: int | None) -> bool:
+    """Whether ``path`` is a complete WAV file: of the size recorded when it was written, or
+    (corpora written before sizes were recorded) as long as its RIFF header says."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    if expected_size is not None:
+        return st.st_size == expected_size
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+    except OSError:
+        return True  # unreadable here: leave it to the loader to report, never overwrite
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return False
+    return int.from_bytes(head[4:8], "little") + 8 <= st.st_size
 
 
 def write_corpus(name: str, *, preset: str | Config | SynthConfig = "classroom",
@@ -367,8 +422,11 @@ def write_corpus(name: str, *, preset: str | Config | SynthConfig = "classroom",
     completion marker.
 
     A second call with the same fingerprint returns at once. A changed fingerprint (or
-    ``force``) regenerates everything; missing WAV files (e.g. an interrupted run) are
-    rendered again and the existing ones kept (they are bit-identical by construction).
+    ``force``) regenerates everything; missing WAV files (e.g. an interrupted run) and files
+    whose size differs from the one recorded in the fingerprint when they were written (cut or
+    replaced by hand) are rendered again and the intact ones kept (they are bit-identical by
+    construction). A corpus that cannot be read or written (another user's) raises
+    ``PermissionError`` saying what to do; it is never deleted.
 
     Parameters
     ----------
@@ -397,30 +455,47 @@ def write_corpus(name: str, *, preset: str | Config | SynthConfig = "classroom",
     wav_dir = folder / "wav"
     fingerprint = _fingerprint(name, preset_name, cfg)
     specs = corpus_plan(name, preset=cfg)
-    same = not force and _read_json(fp_path) == fingerprint
-    if same and manifest_path.is_file() and all(
-            (wav_dir / f"{s.utt_id}.wav").is_file() for s in specs):
+    stored = _read_json(fp_path) or {}
+    sizes = stored.get("sizes") if isinstance(stored.get("sizes"), dict) else {}
+    same = not force and {k: v for k, v in stored.items() if k != "sizes"} == fingerprint
+
+    def intact(spec: UtteranceSpec) -> bool:
+        size = sizes.get(spec.utt_id)
+        return _wav_intact(wav_dir / f"{spec.utt_id}.wav",
+                           size if isinstance(size, int) and same else None)
+
+    if same and manifest_path.is_file() and all(intact(s) for s in specs):
+        if not os.access(manifest_path, os.R_OK):
+            raise _unreadable(manifest_path, PermissionError(13, "Permission denied"))
         return manifest_path
-    # from here on the folder is incomplete: drop the completion marker first
-    manifest_path.unlink(missing_ok=True)
-    if not same:
-        fp_path.unlink(missing_ok=True)
-        if wav_dir.is_dir():
-            for old in wav_dir.glob("*.wav"):
-                old.unlink()
+    try:
+        # from here on the folder is incomplete: drop the completion marker first
+        manifest_path.unlink(missing_ok=True)
+        if not same:
+            fp_path.unlink(missing_ok=True)
+            if wav_dir.is_dir():
+                for old in wav_dir.glob("*.wav"):
+                    old.unlink()
+            wav_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(fp_path, json.dumps(fingerprint, indent=2, sort_keys=True))
+            sizes = {}
         wav_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(fp_path, json.dumps(fingerprint, indent=2, sort_keys=True))
-    wav_dir.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for spec in _progress(specs, progress, name):
-        wav_path = wav_dir / f"{spec.utt_id}.wav"
-        exists = wav_path.is_file()
-        wave, row = render_utterance(spec, audio=not exists)
-        if not exists:
-            write_wav(wav_path, wave, sample_rate=SAMPLE_RATE)
-        row["path"] = f"wav/{spec.utt_id}.wav"
-        rows.append(row)
-    write_manifest_csv(make_manifest(rows), manifest_path)
+        rows, written = [], {}
+        for spec in _progress(specs, progress, name):
+            wav_path = wav_dir / f"{spec.utt_id}.wav"
+            exists = intact(spec)  # a truncated or replaced file is rendered again
+            wave, row = render_utterance(spec, audio=not exists)
+            if not exists:
+                write_wav(wav_path, wave, sample_rate=SAMPLE_RATE)
+            written[spec.utt_id] = wav_path.stat().st_size
+            row["path"] = f"wav/{spec.utt_id}.wav"
+            rows.append(row)
+        # the sizes let the next call tell a complete corpus from one whose files were cut
+        atomic_write_text(fp_path, json.dumps({**fingerprint, "sizes": written}, indent=2,
+                                              sort_keys=True))
+        write_manifest_csv(make_manifest(rows), manifest_path)
+    except PermissionError as exc:
+        raise _unwritable(folder, exc) from None
     return manifest_path
 
 

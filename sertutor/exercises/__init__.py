@@ -4,6 +4,9 @@
 >>> check("01.n_frames", None).pending          # the notebooks' placeholder: never raises
 True
 
+``progress()`` shows which exercises you have passed on this machine (a passed check is
+recorded in ``progress.json`` in the data folder; nothing leaves the machine).
+
 One module per notebook (``nb00.py`` ... ``nb08.py``) registers its checkers with the
 ``@exercise`` decorator; the modules are imported lazily, on the first ``check``,
 ``solution`` or ``list_exercises`` call, and a module that fails to import is reported in a
@@ -21,10 +24,12 @@ import warnings
 from ._core import (CheckResult, Exercise, Incorrect, call_learner, check, describe, exercise,
                     expect_array, expect_close, expect_mapping, expect_number, expect_type,
                     get_exercise, list_exercises, solution)
+from ._progress import passed_exercises, progress, reset_progress
 
 __all__ = ["check", "solution", "list_exercises", "CheckResult", "Incorrect", "exercise",
            "Exercise", "get_exercise", "call_learner", "expect_type", "expect_number",
-           "expect_close", "expect_array", "expect_mapping", "describe", "notebook_modules"]
+           "expect_close", "expect_array", "expect_mapping", "describe", "notebook_modules",
+           "progress", "passed_exercises", "reset_progress"]
 
 _MODULE_RE = re.compile(r"^nb\d\d$")
 _loaded: set[str] = set()

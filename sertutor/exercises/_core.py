@@ -43,17 +43,37 @@ extra explanation) when the answer is right. Any other exception the checker rai
 instance one coming out of the learner's function) becomes a failed result that quotes it.
 ``call_learner(fn, *args)`` runs a learner's function and turns its exceptions into
 :class:`Incorrect` with the function's name and the arguments it was called with.
+
+Checking never hangs a notebook: the checker (and so any learner function it calls) runs under
+a time limit (:data:`DEFAULT_TIME_LIMIT` seconds, ``time_limit=`` per exercise, or the
+``SERTUTOR_CHECK_TIME_LIMIT`` environment variable); an answer that loops or sleeps fails with
+"did not return within N s". ``SystemExit`` from an answer is a failed check, and Ctrl-C /
+Kernel > Interrupt still interrupts.
+
+In grading mode (``SERTUTOR_GRADING=1``, which ``sertutor tutorials grade`` sets) an answer to
+an exercise that asks for an implementation must be the learner's own: the library's function
+itself, or a wrapper that calls it, fails (see :data:`sertutor.exercises._grading.LIBRARY_TWINS`).
+In self-study such an answer passes, as before. In grading mode a wrong answer's message
+also leaves out the clauses that state the expected value (the grading log keeps them).
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import html
 import math
+import os
+import reprlib
+import signal
+import threading
 import traceback
 from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from ._grading import grading_mode, hide_expected, library_twins_used
+from ._progress import record_check
 
 __all__ = [
     "CheckResult",
@@ -144,6 +164,47 @@ class Exercise:
     checker: Callable[[Any], Any]
     hint: str = ""
     allow_none: bool = False
+    time_limit: float | None = None  # seconds the check may take (None: DEFAULT_TIME_LIMIT)
+
+
+#: Seconds a check may take before it fails as "did not return" (per exercise: time_limit=).
+DEFAULT_TIME_LIMIT = 5.0
+
+
+class _TimeLimit(BaseException):
+    """Raised inside a check that ran out of time (a BaseException, so that the learner's
+    ``except Exception`` cannot swallow it)."""
+
+
+def time_limit_for(ex: "Exercise") -> float:
+    """The time limit of a check: ``SERTUTOR_CHECK_TIME_LIMIT`` if set, else the exercise's
+    own, else :data:`DEFAULT_TIME_LIMIT`."""
+    env = os.environ.get("SERTUTOR_CHECK_TIME_LIMIT", "").strip()
+    with contextlib.suppress(ValueError):
+        if env and float(env) > 0:
+            return float(env)
+    return ex.time_limit if ex.time_limit is not None else DEFAULT_TIME_LIMIT
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float):
+    """Raise :class:`_TimeLimit` in this thread after ``seconds`` (SIGALRM; main thread of a
+    Unix process, which is where a Jupyter kernel runs cells). Elsewhere: no limit."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise _TimeLimit()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 _REGISTRY: dict[str, Exercise] = {}
@@ -155,12 +216,15 @@ def _valid_name(name: str) -> bool:
 
 
 def exercise(name: str, *, title: str, solution: str, hint: str = "",
-             allow_none: bool = False) -> Callable[[Callable], Callable]:
+             allow_none: bool = False,
+             time_limit: float | None = None) -> Callable[[Callable], Callable]:
     """Register the decorated function as the checker of exercise ``name`` ("NN.short_name").
 
     ``title`` is a one-line description, ``solution`` the solution code (text), ``hint`` a
     nudge shown with a pending or wrong answer. With ``allow_none=True`` the checker also
-    receives ``None`` (for exercises where ``None`` is a meaningful answer).
+    receives ``None`` (for exercises where ``None`` is a meaningful answer). ``time_limit``:
+    seconds the check may take (default :data:`DEFAULT_TIME_LIMIT`; raise it for a checker
+    that trains something).
     """
     if not isinstance(name, str) or not _valid_name(name):
         raise ValueError(f"exercise name must look like 'NN.short_name', got {name!r}")
@@ -177,7 +241,7 @@ def exercise(name: str, *, title: str, solution: str, hint: str = "",
                              f"({existing.checker.__module__} and {fn.__module__})")
         _REGISTRY[name] = Exercise(name=name, title=title.strip(),
                                    solution=_dedent(solution), checker=fn, hint=hint.strip(),
-                                   allow_none=allow_none)
+                                   allow_none=allow_none, time_limit=time_limit)
         return fn
 
     return register
@@ -235,27 +299,69 @@ def check(name: str, answer: Any) -> CheckResult:
     """Check the learner's ``answer`` to exercise ``name``; never raises for any answer.
 
     ``answer`` may be a value, an array, a dict or a function the checker calls. ``None`` (the
-    notebooks' placeholder) gives a pending result that says what to do.
+    notebooks' placeholder) gives a pending result that says what to do. A passed check is
+    recorded in the learner's progress file (:func:`sertutor.exercises.progress`), and with
+    ``SERTUTOR_GRADING_LOG`` set every check appends a JSON line to that file (see
+    :mod:`sertutor.exercises._progress`).
     """
     ex = get_exercise(name)
+    result = _run_check(ex, answer)
+    record_check(result)  # the grading log (full message) and the learner's progress file
+    if grading_mode() and result.status == "incorrect":  # the learner sees no expected value
+        return CheckResult(False, hide_expected(result.message), name=ex.name, title=ex.title)
+    return result
+
+
+def _run_check(ex: Exercise, answer: Any) -> CheckResult:
+    """The body of :func:`check`: the verdict, without recording it."""
     meta = {"name": ex.name, "title": ex.title}
     hint = f"\nHint: {ex.hint}" if ex.hint else ""
     if answer is None and not ex.allow_none:
         return CheckResult(False, f"{ex.title}: replace the None placeholder with your answer "
                                   f"and run the cell again.{hint}", pending=True, **meta)
     try:
-        out = ex.checker(answer)
+        twins = library_twins_used(ex.name, answer) if grading_mode() else []
+    except Exception:  # noqa: BLE001 - an answer too odd to inspect is left to the checker
+        twins = []
+    if twins:
+        return CheckResult(False, f"Your answer uses {twins[0]}, the library's own version of "
+                                  f"what this exercise asks you to write: write the computation "
+                                  f"yourself (numpy or torch building blocks are fine).{hint}",
+                           **meta)
+    limit = time_limit_for(ex)
+    try:
+        with _deadline(limit):
+            out = ex.checker(answer)
+            message = None if isinstance(out, (bool, type(None))) else _short(out)
+    except _TimeLimit:
+        return CheckResult(False, f"Your answer did not return within {limit:g} s (an endless "
+                                  f"loop, or a very slow step?): check your loops, then run "
+                                  f"the cell again.{hint}", **meta)
     except Incorrect as exc:
-        return CheckResult(False, f"{exc}{hint}", **meta)
+        return CheckResult(False, _short(f"{exc}") + hint, **meta)
+    except SystemExit as exc:  # exit() in an answer must not end the kernel
+        return CheckResult(False, f"Your answer called exit() or sys.exit({exc.code!r}); "
+                                  f"remove that call.{hint}", **meta)
     except Exception as exc:  # noqa: BLE001 - a learner never sees a bare traceback
-        return CheckResult(False, _explain_exception(exc) + hint, **meta)
+        return CheckResult(False, _short(_explain_exception(exc)) + hint, **meta)
     if isinstance(out, CheckResult):
-        return CheckResult(out.passed, out.message, pending=out.pending, **meta)
+        return CheckResult(out.passed, message, pending=out.pending, **meta)
     if out is False:
         return CheckResult(False, f"That is not the expected answer.{hint}", **meta)
     if out is None or out is True:
         return CheckResult(True, "", **meta)
-    return CheckResult(True, str(out), **meta)
+    return CheckResult(True, message, **meta)
+
+
+#: Longest message a check shows (a huge answer quoted in full would flood the notebook).
+MAX_MESSAGE = 2000
+
+
+def _short(value: Any) -> str:
+    text = value.message if isinstance(value, CheckResult) else str(value)
+    if len(text) > MAX_MESSAGE:
+        text = text[:MAX_MESSAGE - 40] + f" ... ({len(text) - MAX_MESSAGE + 40} more characters)"
+    return text
 
 
 def _explain_exception(exc: BaseException) -> str:
@@ -274,10 +380,14 @@ def describe(value: Any, limit: int = 80) -> str:
     shape = getattr(value, "shape", None)
     if shape is not None and not isinstance(value, (int, float)):
         return f"a {type(value).__name__} of shape {tuple(shape)}"
-    text = repr(value)
+    text = _REPR.repr(value)  # bounded: a huge list or string is not rendered in full
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return f"{text} ({type(value).__name__})"
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict = 200, 200, 12, 12
 
 
 def call_learner(fn: Any, *args: Any, what: str = "your function", **kwargs: Any) -> Any:

@@ -21,6 +21,7 @@ def _emo_counts(preset: str = "classroom") -> tuple[dict[str, int], int]:
 
 @exercise(
     "00.class_counts",
+    time_limit=60.0,  # the first check reads the corpus manifest from disk
     title="Utterances per emotion class in synth-emo",
     hint="Select the rows whose emotion column is not empty, then value_counts().",
     solution='''

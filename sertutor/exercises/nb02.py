@@ -158,7 +158,8 @@ def _most_confused(answer):
                 f"model hears arousal well and valence poorly, as SER models of real speech do.")
     if got == expected[::-1]:
         raise Incorrect(f"Right pair, wrong direction: rows are the true emotions. "
-                        f"{got[0]} -> {got[1]} happened {cm[labels.index(got[0]), labels.index(got[1])]} "
+                        f"{got[0]} -> {got[1]} happened "
+                        f"{cm[labels.index(got[0]), labels.index(got[1])]} "
                         f"times; the other way round more often.")
     if got[0] == got[1]:
         raise Incorrect("That is a diagonal cell: correct predictions, not a confusion.")

@@ -47,7 +47,6 @@ def ccc(pred, target):
 def _ccc_check(answer):
     import numpy as np
 
-    note = ""
     for k, (pred, target) in enumerate(_ccc_cases(), start=1):
         out = call_learner(answer, pred.copy(), target.copy(), what="ccc")
         got = expect_number(out, what=f"ccc on test {k}")
@@ -55,9 +54,12 @@ def _ccc_check(answer):
         if abs(got - expected) <= 1e-6:
             continue
         if abs(got - _ccc(pred, target, ddof=1)) <= 1e-6:
-            note = (" (You used the n-1 sample variance; Lin's CCC and sertutor use 1/n. With "
-                    "many samples the two hardly differ.)")
-            continue
+            raise Incorrect(f"Test {k} ({len(pred)} pairs): you returned {got:.4f}, which uses "
+                            f"the n-1 sample variance and covariance. The task (and Lin's CCC, "
+                            f"sertutor.evaluate.concordance_cc, notebook 07) uses 1/n: "
+                            f"np.var's default, and .mean() for the covariance, not np.cov. "
+                            f"Expected {expected:.4f}. The two differ because the squared "
+                            f"mean difference in the denominator is not rescaled by n/(n-1).")
         r = float(np.corrcoef(pred, target)[0, 1])
         kind = {2: "shifted by +1", 3: "shrunk towards the middle", 4: "reversed"}.get(k, "")
         if abs(got - r) <= 1e-6:
@@ -69,7 +71,7 @@ def _ccc_check(answer):
                         f"returned {got:.4f}; expected {expected:.4f} "
                         f"(sertutor.evaluate.concordance_cc).")
     return ("Matches sertutor.evaluate.concordance_cc: a shifted copy of the ratings has r = 1 "
-            "but a lower CCC." + note)
+            "but a lower CCC.")
 
 
 _LOSS_CASES = (

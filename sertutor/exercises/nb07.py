@@ -64,8 +64,11 @@ def _ablation_gain(answer):
                             f"{other[0]}. Use the rows of the fraction asked for: "
                             f"{expected:+.3f}.")
         raise Incorrect(f"{call}: you returned {got:+.3f}; expected {expected:+.3f}.")
-    return ("Now compare each gain with the spread over seeds (uar_std): a gain smaller than "
-            "the standard deviation is not evidence of an improvement.")
+    return ("Now read each gain against its yardstick, as in the table below: the paired "
+            "standard error, se = sd / sqrt(n) of the per-seed differences (variant minus "
+            "reference on the same fold). A gain within about two paired standard errors is "
+            "not evidence of an improvement. (uar_std, the spread of one model over seeds, "
+            "mostly measures how hard each fold is, so it is the wrong yardstick.)")
 
 
 @exercise(

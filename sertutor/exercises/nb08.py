@@ -3,15 +3,62 @@
 from __future__ import annotations
 
 import math
-import os
+from pathlib import Path
 
 from ._core import Incorrect, describe, exercise, expect_number
+
+
+#: File name endings of the audio formats the loaders read (libsndfile, librosa fallback).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".aiff", ".aif", ".sph")
+
+
+def _readable_audio(path: str) -> bool:
+    """Whether ``path`` is a file libsndfile can open as audio (header only)."""
+    import soundfile as sf
+
+    try:
+        sf.info(path)
+    except Exception:  # noqa: BLE001 - any failure means "not audio we can read"
+        return False
+    return True
+
+
+def _check_audio_path(path: str) -> str:
+    """Raise :class:`Incorrect` unless ``path`` can be a manifest row's audio file.
+
+    An absolute path must be an existing audio file. A relative path is read from the folder
+    of the CSV it will be written to, which the checker cannot know: it must stay inside that
+    folder (no ``..``) and name an audio file; if it happens to exist from the current folder
+    it must be audio too. Returns a sentence for the success message ("" when nothing to add).
+    """
+    p = Path(path)
+    if p.is_absolute() and not p.is_file():
+        raise Incorrect(f"The path {path!r} is not an existing file; point it at one of "
+                        "the WAV files written above (an absolute path, or a path "
+                        "relative to the folder where the CSV will live).")
+    if p.suffix.lower() not in AUDIO_SUFFIXES:
+        raise Incorrect(f"The path {path!r} does not name an audio file (expected one of "
+                        f"{', '.join(AUDIO_SUFFIXES)}); point it at one of the WAV files "
+                        "written above.")
+    if p.is_absolute():
+        if not _readable_audio(path):
+            raise Incorrect(f"{path!r} exists but is not audio that sertutor can read.")
+        return ""
+    if ".." in p.parts:
+        raise Incorrect(f"The relative path {path!r} leaves the CSV's folder ('..'); keep the "
+                        "audio in (a subfolder of) the folder where the CSV lives, or give "
+                        "an absolute path.")
+    if p.is_file() and not _readable_audio(path):
+        raise Incorrect(f"{path!r} exists but is not audio that sertutor can read.")
+    return (f" The relative path {path!r} is read from the CSV's folder when the corpus "
+            "loads, so the file must be there (like clips/ next to mydata.csv above).")
 
 
 @exercise(
     "08.manifest_row",
     title="Describe one of your recordings as a manifest row",
-    hint="A dict with utt_id, path (an existing audio file), speaker, gender ('female' or "
+    hint="A dict with utt_id, path (an audio file: absolute, or relative to the CSV's folder like "
+         "the rows written above), speaker, gender ('female' or "
          "'male') and emotion (one of neutral, happy, sad, angry); other columns may be left out.",
     solution='''
 answer_row = {
@@ -38,11 +85,7 @@ def _manifest_row(answer):
                             "audio file, who speaks, their gender and the emotion label.")
     if answer.get("audio") is not None:
         raise Incorrect("Leave 'audio' out (None): a CSV manifest points to files with 'path'.")
-    path = str(answer["path"])
-    if not os.path.isfile(path):
-        raise Incorrect(f"The path {path!r} is not an existing file; point it at one of the "
-                        "WAV files written above (an absolute path, or a path relative to the "
-                        "folder where the CSV will live).")
+    path_note = _check_audio_path(str(answer["path"]))
     if answer["emotion"] not in EMOTIONS:
         raise Incorrect(f"emotion {answer['emotion']!r} is not in the 4-class set "
                         f"{list(EMOTIONS)}; put a wider label in 'emotion_extended'.")
@@ -51,7 +94,7 @@ def _manifest_row(answer):
     except (ValueError, TypeError) as exc:
         raise Incorrect(f"validate_manifest rejects the row: {exc}") from None
     return ("This row passes validate_manifest; a CSV of such rows loads with "
-            "load_corpus(\"manifest:...\").")
+            "load_corpus(\"manifest:...\")." + path_note)
 
 
 def _paper_segments(duration_s: float = 3.2) -> int:
@@ -70,7 +113,7 @@ def _paper_segments(duration_s: float = 3.2) -> int:
          "segment_hop); the last segment is zero-padded.",
     solution='''
 import math
-f = get_config("paper").features
+f = sertutor.get_config("paper").features
 T = 1 + int(3.2 * f.sample_rate) // f.hop_length                 # 321 frames
 answer_segments = 1 + math.ceil(max(T - f.segment_frames, 0) / f.segment_hop)   # 5
 # check: len(segment(np.zeros((1, 64, T)), frames=128, hop=64)[0]) == 5
@@ -102,7 +145,7 @@ def _n_segments(answer):
     hint="With DDP each process draws its own batch of train.batch_size segments; the "
          "gradients are averaged across processes.",
     solution='''
-cfg = get_config("paper")
+cfg = sertutor.get_config("paper")
 answer_global_batch = 4 * cfg.train.batch_size     # 4 processes x 64 = 256
 ''')
 def _global_batch(answer):

@@ -3,14 +3,23 @@
 The encoder reads a log-mel segment, an image of shape (C, n_mels, T), with a small 2-D CNN.
 Each conv block sees a 3x3 neighbourhood of (mel band, frame) and then halves both axes with a
 2x2 max-pool, so after ``len(channels)`` blocks one feature-map cell summarises a patch of
-roughly 2^L bands x 2^L frames. The map is flattened and projected to the shared hidden vector
-``h`` that every head of the model reads.
-
-::
+roughly 2^L bands x 2^L frames. The map is pooled (``ModelConfig.pooling``) and projected to
+the shared hidden vector ``h`` that every head of the model reads::
 
     x (B, C, n_mels, T)
       -> [Conv3x3 -> BatchNorm -> LeakyReLU -> MaxPool2x2] x L    # (B, c_L, m_L, t_L)
-      -> flatten -> Linear -> LeakyReLU                           # h (B, hidden_dim)
+      -> pooling "flatten": flatten                               # (B, c_L * m_L * t_L)
+         pooling "stats":   mean, std over time; concatenate      # (B, 2 * c_L * m_L)
+      -> Linear -> LeakyReLU                                      # h (B, hidden_dim)
+
+``"flatten"`` (the default) keeps every cell, so h knows *when* in the segment each pattern
+occurs; most of that is phonetic content, which says little about emotion. ``"stats"`` is the
+statistics pooling of speaker-embedding networks (x-vectors, Snyder et al. 2018): per channel
+and mel row, the mean and standard deviation over time. Emotion is a property of the whole
+utterance (its level, pitch, spectral balance and how much they vary), so a summary that
+ignores timing fits it, and the projection to h has ``t_L`` times fewer weights to learn from
+few labels. Padding frames at the end of a short utterance's last segment are pooled like the
+others (they are zeros, the corpus or speaker mean, as in ``"flatten"``).
 
 Sizes that are not divisible by 2^L are fine: the pools use ``ceil_mode=True``, so an odd
 length 2k+1 becomes k+1 (the last row/column is pooled on its own) and nothing is dropped.
@@ -34,11 +43,14 @@ import torch.nn.functional as F
 
 from ..config import FeatureConfig, ModelConfig
 
-__all__ = ["NEG_SLOPE", "ConvBlock", "pooled_size", "Encoder", "LatentSplit"]
+__all__ = ["NEG_SLOPE", "POOLINGS", "ConvBlock", "pooled_size", "Encoder", "LatentSplit"]
 
 #: Slope of LeakyReLU for negative inputs, used throughout the models (as in most GAN/AAE code):
 #: a small gradient for negative pre-activations keeps units from dying.
 NEG_SLOPE = 0.2
+
+#: Values of ``ModelConfig.pooling``: how the last feature map becomes h.
+POOLINGS = ("flatten", "stats")
 
 
 def pooled_size(n: int, n_blocks: int) -> int:
@@ -76,7 +88,7 @@ class Encoder(nn.Module):
     Parameters
     ----------
     model : ModelConfig
-        Uses ``channels`` (one conv block per entry) and ``hidden_dim``.
+        Uses ``channels`` (one conv block per entry), ``hidden_dim`` and ``pooling``.
     features : FeatureConfig
         Uses ``n_channels`` (1, or 3 with deltas), ``n_mels`` and ``segment_frames``.
 
@@ -85,7 +97,12 @@ class Encoder(nn.Module):
     feature_shape : tuple of int
         ``(c_L, m_L, t_L)``, the shape of one segment's last feature map (before flattening);
         the decoder starts from a map of this shape.
+    pooling : str
+        ``"flatten"`` or ``"stats"`` (see the module docstring).
     """
+
+    #: Added to the variance before its square root: the gradient of sqrt at 0 is infinite.
+    STD_EPS = 1e-5
 
     def __init__(self, model: ModelConfig, features: FeatureConfig):
         super().__init__()
@@ -99,7 +116,15 @@ class Encoder(nn.Module):
                               pooled_size(features.n_mels, n_blocks),
                               pooled_size(features.segment_frames, n_blocks))
         c_last, m_last, t_last = self.feature_shape
-        self.to_hidden = nn.Linear(c_last * m_last * t_last, model.hidden_dim)
+        self.pooling = getattr(model, "pooling", "flatten")
+        if self.pooling == "flatten":
+            pooled = c_last * m_last * t_last  # every cell of the map
+        elif self.pooling == "stats":
+            pooled = 2 * c_last * m_last  # mean and std over time per (channel, mel row)
+        else:
+            raise ValueError(f"ModelConfig.pooling must be one of {POOLINGS}, got "
+                             f"{self.pooling!r}")
+        self.to_hidden = nn.Linear(pooled, model.hidden_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Encode segments.
@@ -113,7 +138,14 @@ class Encoder(nn.Module):
         h : Tensor, shape (B, hidden_dim)
         """
         x = self.blocks(x)  # (B, c_L, m_L, t_L)
-        x = x.flatten(start_dim=1)  # (B, c_L * m_L * t_L)
+        if self.pooling == "stats":
+            mean = x.mean(dim=-1)  # (B, c_L, m_L)
+            var = x.var(dim=-1, unbiased=False)  # (B, c_L, m_L)
+            std = (var + self.STD_EPS).sqrt()  # (B, c_L, m_L)
+            x = torch.cat([mean, std], dim=1)  # (B, 2 * c_L, m_L)
+            x = x.flatten(start_dim=1)  # (B, 2 * c_L * m_L)
+        else:
+            x = x.flatten(start_dim=1)  # (B, c_L * m_L * t_L)
         return F.leaky_relu(self.to_hidden(x), NEG_SLOPE)  # (B, hidden_dim)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["available", "load", "load_or_train", "path", "recorded_metrics"]
+__all__ = ["available", "load", "load_or_train", "path", "recorded_metrics", "rescore"]
 
 _HERE = Path(__file__).resolve().parent
 
@@ -46,6 +46,26 @@ def recorded_metrics(name: str = "classroom") -> dict:
     return json.loads((_HERE / f"{name}.json").read_text())
 
 
+def rescore(name: str = "classroom", *, device: str = "cpu", return_metrics: bool = False):
+    """Score a shipped model again on the held-out speakers it was tested on when it was made.
+
+    Rebuilds that run's test fold from the embedded corpora (no auxiliary corpus is needed)
+    and returns its UAR, which should equal ``recorded_metrics(name)["uar"]``; a different
+    value means the installed packages compute different features or predictions.
+    ``sertutor doctor`` runs this. With ``return_metrics``, returns ``(metrics, data)``.
+    """
+    from ..data.manifest import EMOTIONS
+    from ..evaluate import evaluate_segments
+    from ..pipeline import prepare_data
+
+    model, config, _ = load(name, device=device)
+    test = recorded_metrics(name)["test"]
+    data = prepare_data(config, aux_corpus=None, fold=test["fold"], n_folds=test["n_folds"],
+                        progress=False)
+    metrics = evaluate_segments(model, data.test, emotions=EMOTIONS)
+    return (metrics, data) if return_metrics else metrics["uar"]
+
+
 def load_or_train(name: str = "classroom", *, train: bool = False, out_dir=None,
                   device: str = "cpu"):
     """The shipped model, or (``train=True``) the same run trained afresh: ``(model, config,
@@ -53,15 +73,17 @@ def load_or_train(name: str = "classroom", *, train: bool = False, out_dir=None,
 
     Training runs what made the shipped checkpoint: ``sertutor train --preset NAME`` (the
     ``full`` model on the synthetic classroom corpora, seed 0), writing to ``out_dir``
-    (default: ``runs/NAME`` in the data folder). A notebook's ``TRAIN_FROM_SCRATCH`` switch
-    calls this with ``train=TRAIN_FROM_SCRATCH``.
+    (default: ``runs/NAME`` in the data folder), replacing what an earlier call trained there
+    (the same seeded run). A notebook's ``TRAIN_FROM_SCRATCH`` switch calls this with
+    ``train=TRAIN_FROM_SCRATCH``.
     """
     if not train:
         return load(name, device=device)
-    from ..pipeline import load_trained, run
+    from ..jobs import run
+    from ..pipeline import load_trained
     from ..storage import data_dir
 
     path(name)  # the name must be a shipped model's preset
     out = data_dir() / "runs" / name if out_dir is None else out_dir
-    run(name, out_dir=out, device=device)
+    run(name, out_dir=out, device=device, overwrite=True)
     return load_trained(Path(out) / "checkpoint.pt", device=device)

@@ -37,6 +37,7 @@ _EXPORTS = {
     "latent_figure": "figures",
     "utterance_figure": "figures",
     "embed_2d": "figures",
+    "spectrogram_grid_figure": "figures",
 }
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "confusion_figure",
     "embed_2d",
     "latent_figure",
+    "spectrogram_grid_figure",
     "training_curves_figure",
     "utterance_figure",
 ]

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..data.manifest import EMOTIONS, EMOTIONS_EXTENDED
 from .figures import ClickableFigure, confusion_comparison_figure, confusion_scores
 from .utterances import Utterances, collect_utterances
 
@@ -50,6 +51,74 @@ def _as_indices(values, *, name: str, labels: Sequence[str]) -> np.ndarray:
                      f"{arr.dtype}")
 
 
+def _infer_labels(arrays: Sequence[Any]) -> tuple[str, ...]:
+    """Class names for ``labels=None`` from the data, as sklearn infers them.
+
+    Label names: the names present, in the emotion order (:data:`EMOTIONS_EXTENDED`) when they
+    are all emotions, else sorted. Class indices: the four emotion names when they span 0..3
+    (sertutor's classes), else ``"0" ... "K-1"``.
+    """
+    values = [np.asarray(a) for a in arrays]
+    for name, arr in zip(("y_true", "y_pred"), values):
+        if arr.ndim != 1:
+            raise ValueError(f"{name} must be 1-D (one label per utterance), got shape "
+                             f"{arr.shape}")
+    flat = [v for arr in values for v in arr.tolist()]
+    if not flat:
+        raise ValueError("labels cannot be inferred without utterances; pass labels=")
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in flat):
+        low, high = min(flat), max(flat)
+        if low < 0:
+            raise ValueError(f"class indices must be >= 0, got {low}")
+        if high == len(EMOTIONS) - 1:
+            return tuple(EMOTIONS)
+        return tuple(str(k) for k in range(high + 1))
+    if all(isinstance(v, str) for v in flat):
+        present = set(flat)
+        if present <= set(EMOTIONS_EXTENDED):
+            return tuple(e for e in EMOTIONS_EXTENDED if e in present)
+        return tuple(sorted(present))
+    raise ValueError("y_true and y_pred must hold class indices (ints) or label names (str) "
+                     "to infer labels; pass labels= otherwise")
+
+
+def _base_corpus(spec: str) -> str:
+    """``"ravdess:/data/x"`` -> ``"ravdess"``, ``"synth-emo@tiny"`` -> ``"synth-emo"``."""
+    return str(spec).split(":")[0].split("@")[0].strip().lower()
+
+
+def _training_overlap(source, meta: dict | None) -> tuple[bool | None, str]:
+    """Whether scoring ``source`` includes speakers the model trained on, and a note saying so.
+
+    ``meta["specs"]["emotion"]`` names the emotion corpus a run trained on: a corpus spec or
+    manifest of that corpus holds its training speakers (all but the held-out fold), as
+    :func:`sertutor.jobs.evaluate_checkpoint` also reports. A
+    :class:`~sertutor.pipeline.PreparedData` part is held out. None: cannot tell.
+    """
+    if isinstance(source, Utterances):
+        return None, ""  # made by the caller, from whatever source: their call
+    if not isinstance(source, (str, pd.DataFrame)):  # PreparedData: held-out parts
+        return False, ""
+    if isinstance(source, str):
+        corpora = {_base_corpus(source)}
+    elif "corpus" in source.columns:
+        corpora = {_base_corpus(c) for c in source["corpus"] if c}
+    else:
+        corpora = set()
+    specs = (meta or {}).get("specs") or {}
+    if not specs:
+        return None, ("Cannot tell whether these utterances' speakers were in training (pass "
+                      "meta= from pretrained.load / load_trained); if the model was trained "
+                      "on this corpus, the score is optimistic.")
+    trained = {_base_corpus(specs["emotion"])} if specs.get("emotion") else set()
+    overlap = sorted(corpora & trained)
+    if not overlap:
+        return False, ""
+    return True, (f"Includes the speakers the model was trained on ({', '.join(overlap)} is a "
+                  f"training corpus): the score is optimistic. Score the held-out speakers "
+                  f"with from_model(model, data) on prepare_data(...) instead.")
+
+
 def _message_markup(text: str) -> str:
     """The widget's message line as HTML ("" when there is nothing to say)."""
     return f"<span style='color:#a04000'>{html.escape(text)}</span>" if text else ""
@@ -64,8 +133,10 @@ class ConfusionMatrix(ClickableFigure):
         True classes: indices into ``labels`` or label names.
     y_pred : array of int or str, shape (n,)
         Predicted classes of the model called ``name``.
-    labels : sequence of str, length K
-        Class names, in index order.
+    labels : sequence of str, length K, optional
+        Class names, in index order. Default: inferred from the data, like sklearn (names
+        present, in the emotion order when they are emotions; indices 0..3 as the four
+        emotion names, other indices as "0" ... "K-1").
     utterances : Utterances or pandas.DataFrame, optional
         The n utterances (in the same order), to list and play a cell's utterances.
     name : str
@@ -86,14 +157,19 @@ class ConfusionMatrix(ClickableFigure):
     scores : dict of str -> {"uar", "wa"}
     message : str
         What is unusual, in words ("" when fine); also shown in the widget.
+    includes_training_speakers : bool or None
+        :meth:`from_model`: whether the scored utterances include speakers the model trained
+        on (None: unknown, no ``meta``); the title and :attr:`message` say so.
     selection : pandas.DataFrame or None
         What the last :meth:`select_cell` returned.
     """
 
-    def __init__(self, y_true, y_pred, *, labels: Sequence[str],
+    def __init__(self, y_true, y_pred, *, labels: Sequence[str] | None = None,
                  utterances: Utterances | pd.DataFrame | None = None, name: str = "model",
                  compare: Mapping[str, Any] | None = None, normalize: bool = True,
                  max_players: int = 8):
+        if labels is None:
+            labels = _infer_labels([y_true, y_pred, *(compare or {}).values()])
         if isinstance(labels, str) or len(labels) == 0:
             raise ValueError(f"labels must be a non-empty sequence of class names, got {labels!r}")
         if len(set(labels)) != len(labels):
@@ -130,6 +206,8 @@ class ConfusionMatrix(ClickableFigure):
                        for m, cm in self.matrices.items()}
         self.selection: pd.DataFrame | None = None
         self.message = ""
+        self.includes_training_speakers: bool | None = False
+        self._caveat = ""  # what from_model knows about the scored speakers
         self._set_message(self._notes())
 
     # ---- constructors ------------------------------------------------------------------------
@@ -159,8 +237,11 @@ class ConfusionMatrix(ClickableFigure):
         utts = utts.subset(utts.true >= 0)  # only emotion-labelled utterances can be scored
         others = {str(k): utts.probabilities(m).argmax(1) if len(utts) else np.zeros(0, int)
                   for k, m in (compare or {}).items()}
-        return cls(utts.true, utts.pred, labels=utts.labels, utterances=utts,
-                   name=name or utts.variant, compare=others or None, normalize=normalize)
+        cm = cls(utts.true, utts.pred, labels=utts.labels, utterances=utts,
+                 name=name or utts.variant, compare=others or None, normalize=normalize)
+        cm.includes_training_speakers, cm._caveat = _training_overlap(source, meta)
+        cm._set_message(cm._notes())
+        return cm
 
     @classmethod
     def from_confusion(cls, confusion, *, labels: Sequence[str], name: str = "model",
@@ -196,13 +277,15 @@ class ConfusionMatrix(ClickableFigure):
         return self.scores[self.name]["wa"]
 
     def _notes(self) -> str:
+        caveat = getattr(self, "_caveat", "")
         if len(self.y_true) == 0:
             return "No utterances to score (no emotion-labelled utterance in this selection)."
         present = np.unique(self.y_true)
         if len(present) == 1:
-            return (f"Only one true class ({self.labels[present[0]]!r}) among these utterances: "
-                    "UAR is just its recall, and the other rows are empty.")
-        return ""
+            return " ".join(filter(None, (
+                f"Only one true class ({self.labels[present[0]]!r}) among these utterances: "
+                "UAR is just its recall, and the other rows are empty.", caveat)))
+        return caveat
 
     # ---- figures -----------------------------------------------------------------------------
 
@@ -211,6 +294,8 @@ class ConfusionMatrix(ClickableFigure):
         title = None
         if len(self.matrices) == 1:
             title = f"{self.name}: UAR {self.uar:.1%} · WA {self.wa:.1%} (n = {len(self.y_true)})"
+            if self.includes_training_speakers:
+                title += " · includes training speakers (optimistic)"
         return confusion_comparison_figure(self.matrices, self.labels, normalize=self.normalize,
                                            title=title)
 

@@ -23,7 +23,10 @@ __all__ = [
     "confusion_figure",
     "confusion_scores",
     "embed_2d",
+    "group_rare_categories",
     "latent_figure",
+    "spectrogram_grid_figure",
+    "resend_trace_names",
     "sync_figure",
     "trailing_mean",
     "training_curves_figure",
@@ -263,8 +266,40 @@ def category_colours(categories: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def group_rare_categories(values: np.ndarray, max_legend: int | None) -> np.ndarray:
+    """Keep at most ``max_legend`` legend entries: the most frequent categories keep their
+    name, the rest become one ``"(N others)"`` category (grey, listed last).
+
+    Parameters
+    ----------
+    values : numpy.ndarray of str, shape (n,)
+        Category per point; ``(…)`` placeholders of missing labels are kept as they are and
+        count towards the limit.
+    max_legend : int or None
+        Largest number of distinct categories to return; None for no limit.
+
+    Returns
+    -------
+    numpy.ndarray of object, shape (n,)
+        ``values`` itself when it has at most ``max_legend`` categories.
+    """
+    cats, counts = np.unique(np.asarray(values, dtype=str), return_counts=True)
+    if max_legend is None or len(cats) <= max_legend:
+        return values
+    if max_legend < 2:
+        raise ValueError(f"max_legend must be at least 2, got {max_legend}")
+    placeholders = [c for c in cats if c.startswith("(")]
+    named = sorted((c for c in cats if not c.startswith("(")),
+                   key=lambda c: (-counts[list(cats).index(c)], c))
+    keep = set(named[:max(max_legend - 1 - len(placeholders), 1)]) | set(placeholders)
+    rest = len(cats) - len(keep)
+    other = f"({rest} others)"
+    return np.asarray([v if v in keep else other for v in values.tolist()], dtype=object)
+
+
 def _latent_traces(coords: np.ndarray, values: np.ndarray, *, group: str, visible: bool,
-                   hover: np.ndarray | None, customdata: np.ndarray | None) -> list:
+                   hover: np.ndarray | None, customdata: np.ndarray | None,
+                   max_legend: int | None = None) -> list:
     """Scatter traces colouring ``coords`` (n, 2) by ``values`` (n,): one trace per category
     (str values) or one trace with a colour scale plus a grey one for NaN (float values)."""
     import plotly.graph_objects as go
@@ -288,6 +323,7 @@ def _latent_traces(coords: np.ndarray, values: np.ndarray, *, group: str, visibl
         if (~known).any():
             traces.append(trace(~known, "(not rated)", {"color": MISSING_COLOUR}))
         return traces
+    values = group_rare_categories(values, max_legend)
     order = {name: k for k, name in enumerate(CATEGORY_COLOURS)}  # emotions in class order
     cats = sorted(set(values.tolist()), key=lambda c: (c.startswith("("), order.get(c, 99), c))
     colours = category_colours(cats)
@@ -295,7 +331,8 @@ def _latent_traces(coords: np.ndarray, values: np.ndarray, *, group: str, visibl
 
 
 def latent_figure(coords: np.ndarray, *, colour_by: Mapping[str, Sequence], hover: Sequence[str]
-                  = (), customdata: Sequence | None = None, title: str = "latent space"):
+                  = (), customdata: Sequence | None = None, title: str = "latent space",
+                  max_legend: int | None = 16):
     """2-D scatter of utterances with a menu to colour by each entry of ``colour_by``.
 
     Parameters
@@ -303,13 +340,18 @@ def latent_figure(coords: np.ndarray, *, colour_by: Mapping[str, Sequence], hove
     coords : array, shape (n, 2)
     colour_by : dict of name -> sequence of length n
         Category labels (anything but floats: one trace and legend entry per category;
-        emotions in class order, then the others sorted, missing ``(…)`` ones last) or float values (a colour scale over 1-5, e.g. arousal; NaN grey). The
+        emotions in class order, then the others sorted, missing ``(…)`` ones last) or float
+        values (a colour scale over 1-5, e.g. arousal; NaN grey). The
         first entry is shown; the others are a menu choice (several entries only).
     hover : sequence of str, length n, optional
         Hover text per point.
     customdata : sequence, length n, optional
         Per-point data, e.g. the utterance index, read back by click handlers.
     title : str
+    max_legend : int or None
+        At most this many legend entries per colouring: beyond it (e.g. 120 speakers) the
+        most frequent categories keep their colour and the rest are one grey ``"(N others)"``
+        entry (:func:`group_rare_categories`); hover still names every point. None: no limit.
 
     Returns
     -------
@@ -336,7 +378,7 @@ def latent_figure(coords: np.ndarray, *, colour_by: Mapping[str, Sequence], hove
             raise ValueError(f"colour_by[{name!r}] has {len(values)} values for "
                              f"{len(coords)} points")
         traces = _latent_traces(coords, values, group=name, visible=not names, hover=hover_arr,
-                                customdata=data)
+                                customdata=data, max_legend=max_legend)
         fig.add_traces(traces)
         names.append(name)
         n_traces.append(len(traces))
@@ -356,7 +398,8 @@ def latent_figure(coords: np.ndarray, *, colour_by: Mapping[str, Sequence], hove
 
 def utterance_figure(logmel: np.ndarray, reconstruction: np.ndarray | None,
                      probabilities: Sequence[float], labels: Sequence[str], *,
-                     true_label: str = "", title: str = "", note: str = ""):
+                     true_label: str = "", title: str = "", note: str = "",
+                     posterior_title: str = "emotion posterior"):
     """One utterance: its log-mel, the model's reconstruction and its emotion posteriors.
 
     Parameters
@@ -369,6 +412,8 @@ def utterance_figure(logmel: np.ndarray, reconstruction: np.ndarray | None,
     true_label : str
         Its bar is outlined in black.
     title, note : str
+    posterior_title : str
+        Title of the posterior panel, e.g. to say that the emotion head was never trained.
 
     Returns
     -------
@@ -387,7 +432,7 @@ def utterance_figure(logmel: np.ndarray, reconstruction: np.ndarray | None,
                          f"{probabilities.shape}")
     fig = make_subplots(rows=1, cols=3, column_widths=[0.38, 0.38, 0.24],
                         subplot_titles=("log-mel (normalised)", "reconstruction",
-                                        "emotion posterior"), horizontal_spacing=0.07)
+                                        posterior_title), horizontal_spacing=0.07)
     lo, hi = np.percentile(logmel, [1, 99]) if logmel.size else (0.0, 1.0)
     heat = {"colorscale": "Magma", "zmin": float(lo), "zmax": float(hi), "showscale": False,
             "hovertemplate": "frame %{x}<br>mel %{y}<br>%{z:.2f}<extra></extra>"}
@@ -411,6 +456,84 @@ def utterance_figure(logmel: np.ndarray, reconstruction: np.ndarray | None,
     return fig
 
 
+def spectrogram_grid_figure(spectrograms: Mapping[str, np.ndarray], *, cols: int = 2,
+                            hop_s: float = 0.01, title: str = "", height: int | None = None):
+    """Log-mel spectrograms side by side, each panel titled with its own key.
+
+    Each panel is built from one ``(label, spectrogram)`` pair: the heatmap and the title of
+    panel ``k`` come from the ``k``-th entry of ``spectrograms`` (a facet is labelled by its own
+    data, never by the order plotly happens to list its annotations in). Panels share one colour
+    scale and fill the grid row by row, from the top left.
+
+    Parameters
+    ----------
+    spectrograms : dict of str -> numpy.ndarray, shape (n_mels, T)
+        Panel title (e.g. an emotion) -> its spectrogram in dB; T may differ between panels.
+    cols : int
+        Panels per row.
+    hop_s : float
+        Seconds between frames (the x axis is in seconds).
+    title : str
+        Figure title.
+    height : int, optional
+        Pixels; by default 260 per row.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One heatmap trace per panel, in the order of ``spectrograms``, named after its key.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    if not spectrograms:
+        raise ValueError("spectrograms is empty")
+    if cols < 1:
+        raise ValueError(f"cols must be at least 1, got {cols}")
+    labels = [str(k) for k in spectrograms]
+    arrays = [np.asarray(v, dtype=float) for v in spectrograms.values()]
+    for label, a in zip(labels, arrays):
+        if a.ndim != 2:
+            raise ValueError(f"spectrogram {label!r} must have shape (n_mels, T), got {a.shape}")
+    rows = -(-len(arrays) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=labels, shared_yaxes=True,
+                        horizontal_spacing=0.04, vertical_spacing=0.12)
+    finite = np.concatenate([a[np.isfinite(a)] for a in arrays])
+    lo, hi = (np.percentile(finite, [1, 99.5]) if finite.size else (0.0, 1.0))
+    for k, (label, a) in enumerate(zip(labels, arrays)):
+        row, col = k // cols + 1, k % cols + 1
+        fig.add_trace(go.Heatmap(z=a, x=np.arange(a.shape[1]) * hop_s, y=np.arange(a.shape[0]),
+                                 name=label, coloraxis="coloraxis",
+                                 hovertemplate=f"{label}<br>%{{x:.2f}} s<br>mel band %{{y}}"
+                                               "<br>%{z:.1f} dB<extra></extra>"), row, col)
+        fig.update_xaxes(title_text="time (s)" if row == rows else None, row=row, col=col)
+        if col == 1:
+            fig.update_yaxes(title_text="mel band", row=row, col=col)
+    fig.update_layout(title=title or None, height=height or 260 * rows + 80,
+                      coloraxis={"colorscale": "Magma", "cmin": float(lo), "cmax": float(hi),
+                                 "colorbar": {"title": {"text": "dB"}}},
+                      margin={"t": 80})
+    return fig
+
+
+def resend_trace_names(target) -> None:
+    """Send every trace's ``name`` of a ``go.FigureWidget`` to the browser in one restyle.
+
+    Works around plotly.py: a ``batch_update`` that renames some traces and not others sends
+    the others' names as *undefined*, and plotly.js then labels them "trace 2", "trace 3" in
+    the legend, although Python still holds the right names. Call this after such a batch,
+    outside it.
+
+    Parameters
+    ----------
+    target : plotly.graph_objects.FigureWidget
+        The widget figure; a plain ``go.Figure`` (no browser side) is left alone.
+    """
+    send = getattr(target, "_send_restyle_msg", None)  # plotly_restyle skips unchanged names
+    if send is not None and len(target.data):
+        send({"name": [t.name for t in target.data]}, trace_indexes=list(range(len(target.data))))
+
+
 def sync_figure(target, source) -> None:
     """Make ``target`` (a ``go.FigureWidget``) show ``source`` (a ``go.Figure``) in place.
 
@@ -429,6 +552,8 @@ def sync_figure(target, source) -> None:
             target.data = ()
             target.add_traces(list(source.data))
         target.layout = source.layout
+    if same:
+        resend_trace_names(target)  # renamed traces in a batch: see resend_trace_names
 
 
 class ClickableFigure:

@@ -25,10 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from .figures import ClickableFigure, embed_2d, latent_figure, sync_figure, utterance_figure
+from .figures import (ClickableFigure, embed_2d, group_rare_categories, latent_figure,
+                      sync_figure, utterance_figure)
 from .utterances import Utterances, collect_utterances
 
-__all__ = ["COLOR_BY", "PROJECTIONS", "REPRESENTATIONS", "SUBSET_BY", "LatentExplorer"]
+__all__ = ["COLOR_BY", "MAX_LEGEND", "PROJECTIONS", "REPRESENTATIONS", "SUBSET_BY",
+           "LatentExplorer"]
 
 #: Representation key -> description.
 REPRESENTATIONS = {"h": "shared code h", "z": "style code z", "y": "emotion code y"}
@@ -39,6 +41,8 @@ COLOR_BY = ("emotion", "predicted", "correct", "speaker", "gender", "corpus", "a
             "valence")
 #: Fields a subset can be chosen by.
 SUBSET_BY = ("emotion", "predicted", "correct", "speaker", "gender", "corpus")
+#: Most legend entries of a map: beyond it (e.g. 120 speakers) the rest are one grey entry.
+MAX_LEGEND = 16
 _CONTINUOUS = ("arousal", "valence")
 _UNSET: Any = object()
 _UMAP_USED: list[bool] = []  # non-empty once UMAP (compiled by numba on first use) has run
@@ -76,6 +80,11 @@ class LatentExplorer(ClickableFigure):
         Seed of the sample and of the projection.
     device : str, optional
         Where the model runs.
+    emotion_head_trained : bool
+        False for a model whose emotion head never learned (e.g. an autoencoder trained with
+        ``train.w_emotion = 0``): hover texts and the clicked utterance's title leave out its
+        "prediction", the posterior panel says it is untrained, and colouring by
+        ``predicted`` / ``correct`` comes with a note.
 
     Attributes
     ----------
@@ -98,7 +107,8 @@ class LatentExplorer(ClickableFigure):
                  representation: str = "h", projection: str = "umap",
                  color_by: str = "emotion", subset: Mapping[str, Any] | None = None,
                  parts: Sequence[str] = ("test",), max_utterances: int | None = 400,
-                 seed: int = 0, device=None):
+                 seed: int = 0, device=None, emotion_head_trained: bool = True):
+        self.emotion_head_trained = bool(emotion_head_trained)
         self.utterances: Utterances = collect_utterances(
             model, source, config=config, meta=meta, parts=parts,
             max_utterances=max_utterances, seed=seed, device=device)
@@ -144,6 +154,10 @@ class LatentExplorer(ClickableFigure):
         u, m = self.utterances, self.utterances.manifest
         emo, pred = self.field("emotion"), self.field("predicted")
         conf = u.y_prob.max(1) if len(u) else np.zeros(0)
+        if not self.emotion_head_trained:  # its "prediction" would be noise with a confidence
+            return np.array([f"{html.escape(str(uid))}<br>speaker {html.escape(str(s))}<br>"
+                             f"emotion {e}" for uid, s, e in zip(m["utt_id"], m["speaker"], emo)],
+                            dtype=object)
         return np.array([f"{html.escape(str(uid))}<br>speaker {html.escape(str(s))}<br>"
                          f"emotion {e}<br>predicted {p} ({c:.0%})"
                          for uid, s, e, p, c in zip(m["utt_id"], m["speaker"], emo, pred, conf)],
@@ -235,6 +249,9 @@ class LatentExplorer(ClickableFigure):
                 notes.append(f"These utterances have no {self.color_by} ratings: every point "
                              "is grey.")
             return notes
+        if self.color_by in ("predicted", "correct") and not self.emotion_head_trained:
+            notes.append("This model's emotion head was never trained: its predictions are "
+                         "meaningless, whatever their confidence.")
         real = sorted({v for v in values.tolist() if not v.startswith("(")})
         if self.color_by in ("speaker", "gender", "corpus") and not real:
             notes.append(f"This corpus has no {self.color_by} labels: every point is "
@@ -246,6 +263,13 @@ class LatentExplorer(ClickableFigure):
             notes.append(f"Only one emotion class ({real[0]!r}) among these utterances.")
         elif self.color_by == "predicted" and len(real) == 1:
             notes.append(f"The model predicts {real[0]!r} for every one of these utterances.")
+        if len(set(values.tolist())) > MAX_LEGEND:
+            shown = group_rare_categories(values, MAX_LEGEND)
+            rest = next(c for c in shown.tolist() if c.endswith(" others)"))
+            notes.append(f"{len(real)} {self.color_by} values: the legend lists the "
+                         f"{len(set(shown.tolist())) - 1} with the most utterances here and "
+                         f"greys the rest as {rest!r}. Hover a point to see its {self.color_by}, "
+                         f"or choose some with the subset filter.")
         if self.representation == "z" and not self.utterances.has_decoder:
             notes.append(f"In variant {self.utterances.variant!r} nothing trains z (there is no "
                          "decoder): it is a random projection of h.")
@@ -298,7 +322,8 @@ class LatentExplorer(ClickableFigure):
         title = (f"{PROJECTIONS[self.projection]} of the {REPRESENTATIONS[self.representation]}"
                  f" ({shown})")
         return latent_figure(self.coords, colour_by={n: self.field(n)[rows] for n in names},
-                             hover=self._hover()[rows], customdata=rows, title=title)
+                             hover=self._hover()[rows], customdata=rows, title=title,
+                             max_legend=MAX_LEGEND)
 
     @cached_property
     def detail_figure(self):
@@ -353,10 +378,14 @@ class LatentExplorer(ClickableFigure):
             audio = None
             notes.append(f"Cannot play this utterance: {exc}")
         emotion, predicted = self.field("emotion")[i], self.field("predicted")[i]
+        trained = self.emotion_head_trained
         fig = utterance_figure(logmel, recon, u.y_prob[i], u.labels,
                                true_label=row["emotion"],
-                               title=f"{row['utt_id']}: {emotion}, predicted {predicted}",
-                               note=notes[0] if recon is None else "")
+                               title=f"{row['utt_id']}: {emotion}" + (
+                                   f", predicted {predicted}" if trained else ""),
+                               note=notes[0] if recon is None else "",
+                               posterior_title="emotion posterior" if trained else
+                               "emotion head never trained: ignore")
         sync_figure(self.detail_figure, fig)
         self.player.outputs = ()
         if audio is not None:

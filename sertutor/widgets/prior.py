@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from .figures import waveform_envelope
+from .figures import resend_trace_names, waveform_envelope
 
 __all__ = ["PriorSampler"]
 
@@ -318,6 +318,7 @@ class PriorSampler:
         if not self._hold and self.has_decoder:
             with self.figure.batch_update():
                 self._draw_histogram(self.figure)
+            resend_trace_names(self.figure)
 
     # -------------------------------------------------------------------------- logic
     def set(self, *, emotion: str | None = None, z: Sequence[float] | np.ndarray | None = None,
@@ -403,6 +404,7 @@ class PriorSampler:
         with self.figure.batch_update():
             self._draw_sample(self.figure)
             self._draw_histogram(self.figure)
+        resend_trace_names(self.figure)  # else the browser's legend says "trace 2", "trace 3"
         self._audio_out.outputs = ()
         self._audio_out.append_display_data(Audio(data=self._wave, rate=self.sample_rate))
         self._readout.value = html.escape(
@@ -421,7 +423,8 @@ class PriorSampler:
     def _draw_histogram(self, fig) -> None:
         d = self.shown_dim
         grid = np.linspace(-self.z_limit, self.z_limit, 201)  # (201,)
-        pdf = np.exp(-0.5 * (grid / self.prior_std) ** 2) / (self.prior_std * math.sqrt(2 * math.pi))
+        pdf = (np.exp(-0.5 * (grid / self.prior_std) ** 2)
+               / (self.prior_std * math.sqrt(2 * math.pi)))
         fig.data[3].x, fig.data[3].y = grid, pdf
         top = float(pdf.max())
         title = f"z[{d}]: prior N(0, {self.prior_std:g}²) (pass source= to compare)"

@@ -176,6 +176,7 @@ class VoiceLab:
         }
         self._controls["emotion"].observe(self._on_control, names="value")
         self._controls["gender"].observe(self._on_control, names="value")
+        # unticked: the speaker's and emotion's own breathiness, shown on the greyed slider
         self._breath_on = widgets.Checkbox(value=False, description="set breathiness",
                                            indent=False)
         self._breath_on.observe(self._on_control, names="value")
@@ -284,6 +285,14 @@ class VoiceLab:
             duration_s=self.duration_s, seed=s["seed"], sample_rate=self.sample_rate)
         info["cues"] = cues = voice_cues(self.audio, info)
         self.info = info
+        if s["breathiness"] is None:  # the greyed slider shows the breathiness spoken with
+            lo, hi, _ = RANGES["breathiness"]
+            self._hold = True
+            try:
+                self._controls["breathiness"].value = float(
+                    np.clip(info["params"]["breathiness"], lo, hi))
+            finally:
+                self._hold = False
         feats, _ = log_mel(torch.from_numpy(self.audio), config=self.features)
         db = feats[0, 0].numpy()  # (n_mels, T)
         f0 = np.where(info["f0"] > 0, info["f0"], np.nan)  # (frames,) gaps where unvoiced

@@ -1,0 +1,468 @@
+"""Screen issue #14's method changes with paired runs: which make `full` beat `baseline`?
+
+Each *setting* is a set of config overrides of a preset (the changes under test); every
+setting trains `baseline` and `full` on the same (fold, seed) pairs, so the method's gain
+(`full` − `baseline`) and each change's effect on a model (setting − `today`) are paired:
+
+- ``today``: the preset as it is;
+- ``speaker``: ``features.normalise = "speaker"`` (each speaker normalised with the statistics
+  of their own audio);
+- ``stats``: ``model.pooling = "stats"`` (mean and std over time before h);
+- ``both``: the two together;
+- ``speaker_last``, ``speaker_loss``, ``both_last`` (not run unless asked for): speaker
+  normalisation (and, for ``both_last``, statistics pooling) with ``train.select = "last"``
+  (no selection) or ``"loss"`` (validation loss).
+
+Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
+so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
+
+A **linear reference** is computed on the same folds: logistic regression (standardise +
+multinomial LR, :func:`benchmarks.calibration.classifier`) on utterance statistics, the mean
+and standard deviation over time of each mel band of the log-mel, normalised exactly as the deep
+models' input is (the setting's normalisation). It is trained once on the labelled utterances
+the deep models see at the screen's label fraction, and once on all the training speakers'
+utterances with their labels (fraction 1.0); the validation speakers are left out, as they
+are from the deep models' training.
+
+    OMP_NUM_THREADS=1 python benchmarks/method_screen.py --folds 0 1 2 --seeds 0
+
+Writes ``benchmarks/results/NAME.json`` and ``NAME.md`` (default NAME ``method_screen``), with
+the command. ``--from-rows`` re-summarises the rows of earlier runs without training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import sweep  # noqa: E402  (benchmarks/sweep.py)
+
+RESULTS = HERE / "results"
+FIELD = "synth-field"
+
+#: The changes under test: setting -> config overrides.
+SETTINGS: dict[str, dict] = {
+    "today": {},
+    "speaker": {"features__normalise": "speaker"},
+    "stats": {"model__pooling": "stats"},
+    "both": {"features__normalise": "speaker", "model__pooling": "stats"},
+    # model selection without one speaker's UAR (train.select), with speaker normalisation
+    "speaker_last": {"features__normalise": "speaker", "train__select": "last"},
+    "speaker_loss": {"features__normalise": "speaker", "train__select": "loss"},
+    "both_last": {"features__normalise": "speaker", "model__pooling": "stats",
+                  "train__select": "last"},
+}
+#: The settings a plain run screens.
+DEFAULT_SETTINGS = ("today", "speaker", "stats", "both")
+MODELS = ("baseline", "full")
+
+
+def arm_name(model: str, setting: str) -> str:
+    return f"{model}@{setting}"
+
+
+def make_arms(settings: list[str], models: list[str], extra: dict | None = None) -> dict:
+    """Sweep arms ``MODEL@SETTING``: the model variant plus the setting's overrides."""
+    return {arm_name(m, s): {"variant": m, "overrides": {**SETTINGS[s], **(extra or {})}}
+            for s in settings for m in models}
+
+
+# ------------------------------------------------------------------------ linear reference
+def utterance_stats(fs, normaliser) -> np.ndarray:
+    """Per utterance, mean and std over time of every (channel, mel band) of the normalised
+    log-mel, shape (n, 2 * C * n_mels); ``normaliser`` as in ``PreparedData.normalisers``."""
+    from sertutor.data.dataset import speaker_keys
+    from sertutor.features import SpeakerNormStats
+
+    keys = speaker_keys(fs.manifest)
+    out = []
+    for f, key in zip(fs.features, keys):
+        x = normaliser.apply(f, key) if isinstance(normaliser, SpeakerNormStats) \
+            else normaliser.apply(f)  # (C, n_mels, T)
+        out.append(np.concatenate([x.mean(axis=-1).ravel(), x.std(axis=-1).ravel()]))
+    return np.stack(out)  # (n, 2 * C * n_mels)
+
+
+def linear_reference(preset: str, setting: str, *, fraction: float, fold: int,
+                     seed: int) -> list[dict]:
+    """Logistic regression on utterance statistics, on the deep models' own (fold, seed) split.
+
+    Returns two rows, ``arm`` ``linear@SETTING``: one trained on the labelled utterances of
+    ``fraction``, one (``fraction`` 1.0) on all the training speakers' utterances.
+    """
+    from calibration import classifier  # benchmarks/calibration.py
+    from sklearn.metrics import balanced_accuracy_score
+
+    from sertutor.pipeline import prepare_data
+    from sertutor.storage import data_dir
+
+    cfg = sweep._arm_config(preset, {"variant": "baseline", "overrides": SETTINGS[setting]},
+                            fraction=fraction, seed=seed)
+    t0 = time.perf_counter()
+    data = prepare_data(cfg, fold=fold, progress=False, data_dir=data_dir(), aux_corpus=None,
+                        test_corpora=(FIELD,))
+    fsets, norm = data.feature_sets, data.normalisers["emotion"]
+
+    def xy(name, normaliser):
+        fs = fsets[name]
+        return utterance_stats(fs, normaliser), fs.manifest["emotion"].to_numpy(dtype=str)
+
+    x_lab, y_lab = xy("labelled", norm)
+    x_unl, y_unl = xy("unlabelled", norm) if len(fsets["unlabelled"]) else \
+        (np.zeros((0, x_lab.shape[1])), np.zeros(0, str))
+    x_te, y_te = xy("test", norm)
+    x_f, y_f = xy(FIELD, data.normalisers[FIELD])
+    rows = []
+    for frac, (x_tr, y_tr) in ((fraction, (x_lab, y_lab)),
+                               (1.0, (np.concatenate([x_lab, x_unl]),
+                                      np.concatenate([y_lab, y_unl])))):
+        model = classifier().fit(x_tr, y_tr)
+        rows.append({"arm": f"linear@{setting}", "fraction": frac, "fold": fold, "seed": seed,
+                     "uar": float(balanced_accuracy_score(y_te, model.predict(x_te))),
+                     "cross_uar": {FIELD: float(balanced_accuracy_score(
+                         y_f, model.predict(x_f)))},
+                     "n_train": int(len(y_tr)),
+                     "seconds": round(time.perf_counter() - t0, 1), "device": "CPU"})
+    return rows
+
+
+# ---------------------------------------------------- speaker normalisation's caveat
+#: How much of a test speaker's audio their normalisation statistics come from.
+SPEAKER_AUDIO = {
+    "all": "all of their audio (what prepare_data does)",
+    "angry+neutral": "only their angry and neutral takes (an unbalanced speaker)",
+    "3 utterances": "3 of their 4-class utterances, drawn at random (a short enrolment)",
+}
+
+
+def test_normalisers(data, seed: int) -> dict:
+    """``PreparedData.normalisers["emotion"]`` with each test speaker's statistics refitted
+    on less of their audio, one per :data:`SPEAKER_AUDIO` entry. The emotion labels pick the
+    unbalanced subset only to *simulate* such a speaker; the statistics never read them."""
+    from sertutor.data.dataset import speaker_keys
+    from sertutor.features import SpeakerNormStats
+
+    norm, fs = data.normalisers["emotion"], data.feature_sets["test"]
+    keys = speaker_keys(fs.manifest)
+    emotion = fs.manifest["emotion"].to_numpy(dtype=str)
+    rng = np.random.default_rng(seed)
+    out = {"all": norm}
+    for variant in ("angry+neutral", "3 utterances"):
+        speakers, counts = dict(norm.speakers), dict(norm.n_utterances)
+        for key in sorted(set(keys)):
+            rows = np.flatnonzero(keys == key)
+            if variant == "angry+neutral":
+                rows = rows[np.isin(emotion[rows], ["angry", "neutral"])]
+            else:
+                rows = np.sort(rng.permutation(rows)[:3])
+            one = SpeakerNormStats.fit([fs.features[i] for i in rows], [key] * len(rows),
+                                       reference=norm.reference, prior_utts=norm.prior_utts)
+            speakers[key], counts[key] = one.speakers[key], len(rows)
+        out[variant] = SpeakerNormStats(reference=norm.reference, speakers=speakers,
+                                        n_utterances=counts, prior_utts=norm.prior_utts)
+    return out
+
+
+def robustness(preset: str, setting: str, models: list[str], *, fraction: float, fold: int,
+               seed: int, extra: dict | None = None) -> list[dict]:
+    """Held-out UAR when the test speakers' statistics come from less of their audio.
+
+    Trains each model once (and the linear reference) on the (fold, seed) split of a
+    speaker-normalised ``setting``, then scores the same test utterances normalised each way
+    of :data:`SPEAKER_AUDIO`. Rows: ``arm``, ``fold``, ``seed``, ``speaker_audio``, ``uar``.
+    """
+    from calibration import classifier  # benchmarks/calibration.py
+    from sklearn.metrics import balanced_accuracy_score
+
+    from sertutor.data.dataset import make_segments
+    from sertutor.evaluate import evaluate_segments
+    from sertutor.pipeline import prepare_data, train_and_evaluate
+    from sertutor.storage import data_dir
+
+    if SETTINGS[setting].get("features__normalise") != "speaker":
+        raise ValueError(f"setting {setting!r} does not normalise per speaker")
+    rows = []
+    fs_test = None
+    for model in ["linear", *models]:
+        spec = {"variant": "baseline" if model == "linear" else model,
+                "overrides": {**SETTINGS[setting], **(extra or {})}}
+        cfg = sweep._arm_config(preset, spec, fraction=fraction, seed=seed)
+        t0 = time.perf_counter()
+        data = prepare_data(cfg, fold=fold, progress=False, data_dir=data_dir(),
+                            aux_corpus=None if model == "linear" else "synth-aux")
+        fs_test = data.feature_sets["test"]
+        y_te = fs_test.manifest["emotion"].to_numpy(dtype=str)
+        norms = test_normalisers(data, seed)
+        if model == "linear":
+            fs_lab = data.feature_sets["labelled"]
+            clf = classifier().fit(utterance_stats(fs_lab, data.normalisers["emotion"]),
+                                   fs_lab.manifest["emotion"].to_numpy(dtype=str))
+            score = {v: float(balanced_accuracy_score(y_te, clf.predict(
+                utterance_stats(fs_test, n)))) for v, n in norms.items()}
+        else:
+            trainer, _ = train_and_evaluate(cfg, data, device="cpu", progress=False)
+            fc = cfg.features
+            score = {v: evaluate_segments(
+                trainer.model, make_segments(fs_test, stats=n, frames=fc.segment_frames,
+                                             hop=fc.segment_hop, label_maps=data.label_maps),
+                emotions=data.label_maps.emotions)["uar"] for v, n in norms.items()}
+        for v, u in score.items():
+            row = {"arm": arm_name(model, setting), "fraction": fraction, "fold": fold,
+                   "seed": seed, "speaker_audio": v, "uar": u,
+                   "seconds": round(time.perf_counter() - t0, 1)}
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    return rows
+
+
+def summarise_robustness(rows: list[dict]) -> str:
+    """Mean UAR per arm and speaker-audio variant, and the paired drop from ``all``."""
+    lines = ["| arm | test speakers' statistics from | n | held-out UAR | drop from `all`, "
+             "paired (± se) |", "|---|---|---|---|---|"]
+    for arm in sorted({r["arm"] for r in rows}):
+        ref = {(r["fold"], r["seed"]): r["uar"] for r in rows
+               if r["arm"] == arm and r["speaker_audio"] == "all"}
+        for v in SPEAKER_AUDIO:
+            mine = [r for r in rows if r["arm"] == arm and r["speaker_audio"] == v]
+            if not mine:
+                continue
+            d = np.array([r["uar"] - ref[(r["fold"], r["seed"])] for r in mine
+                          if (r["fold"], r["seed"]) in ref])
+            drop = "–" if v == "all" or not len(d) else \
+                f"{d.mean():+.3f} ± {d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0:.3f}"
+            lines.append(f"| {arm} | {v}: {SPEAKER_AUDIO[v]} | {len(mine)} | "
+                         f"{np.mean([r['uar'] for r in mine]):.3f} | {drop} |")
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------ summary
+def _gain(rows: list[dict], arm: str, reference: str, key: str = "uar") -> dict | None:
+    """Paired gain of ``arm`` over ``reference`` (on ``key``; ``cross`` for synth-field)."""
+    from sertutor.experiments import paired_gains
+
+    def value(r):
+        return r.get("cross_uar", {}).get(FIELD) if key == "cross" else r[key]
+
+    mine = [{**r, "value": value(r)} for r in rows if r["arm"] in (arm, reference)]
+    g = paired_gains(mine, reference=reference, key="value", group="arm",
+                     pair=("fold", "seed"), by=())
+    return g[0] if g else None
+
+
+def _fmt_gain(g: dict | None) -> str:
+    if not g:
+        return "–"
+    return f"{g['gain_mean']:+.3f} ± {g['gain_se']:.3f} ({g['wins']}/{g['n']})"
+
+
+def summarise(rows: list[dict], settings: list[str], models: list[str],
+              fraction: float) -> tuple[dict, str]:
+    """The tables: per arm; the method's gain per setting; each change's effect; linear."""
+    deep = [r for r in rows if not r["arm"].startswith("linear@")]
+    out: dict = {"arms": [], "method_gain": [], "change_effect": [], "linear": []}
+    lines = ["## Every arm", "",
+             "| arm | n | held-out UAR mean ± sd | synth-field UAR mean | mean best step |",
+             "|---|---|---|---|---|"]
+    for s in settings:
+        for m in models:
+            arm = arm_name(m, s)
+            mine = [r for r in deep if r["arm"] == arm]
+            if not mine:
+                continue
+            uar = np.array([r["uar"] for r in mine])
+            field = [r["cross_uar"][FIELD] for r in mine if FIELD in r.get("cross_uar", {})]
+            entry = {"arm": arm, "n": len(mine), "uar_mean": float(uar.mean()),
+                     "uar_std": float(uar.std(ddof=1)) if len(uar) > 1 else 0.0,
+                     "field_uar_mean": float(np.mean(field)) if field else None,
+                     "best_step_mean": float(np.mean([r["best_step"] for r in mine]))}
+            out["arms"].append(entry)
+            fu = f"{entry['field_uar_mean']:.3f}" if field else "–"
+            lines.append(f"| {arm} | {entry['n']} | {entry['uar_mean']:.3f} ± "
+                         f"{entry['uar_std']:.3f} | {fu} | {entry['best_step_mean']:.0f} |")
+    lines += ["", f"## The method's gain: `full` − `baseline` at label fraction {fraction}, "
+              "paired by (fold, seed)", "",
+              "Mean ± standard error of the paired difference (wins / pairs).", "",
+              "| setting | held-out UAR gain | synth-field UAR gain |", "|---|---|---|"]
+    if set(MODELS) <= set(models):
+        for s in settings:
+            g = _gain(deep, arm_name("full", s), arm_name("baseline", s))
+            gf = _gain(deep, arm_name("full", s), arm_name("baseline", s), key="cross")
+            out["method_gain"].append({"setting": s, "held_out": g, "field": gf})
+            lines.append(f"| {s} | {_fmt_gain(g)} | {_fmt_gain(gf)} |")
+    lines += ["", "## Each change's effect on each model: setting − `today`, paired", "",
+              "| model | setting | held-out UAR gain | synth-field UAR gain |",
+              "|---|---|---|---|"]
+    for m in models:
+        for s in settings:
+            if s == "today":
+                continue
+            g = _gain(deep, arm_name(m, s), arm_name(m, "today"))
+            gf = _gain(deep, arm_name(m, s), arm_name(m, "today"), key="cross")
+            out["change_effect"].append({"model": m, "setting": s, "held_out": g,
+                                         "field": gf})
+            lines.append(f"| {m} | {s} | {_fmt_gain(g)} | {_fmt_gain(gf)} |")
+    linear = [r for r in rows if r["arm"].startswith("linear@")]
+    if linear:
+        lines += ["", "## Linear reference on the same folds and normalisation", "",
+                  "Logistic regression on utterance log-mel mean/std, normalised as the deep "
+                  "models' input. `baseline` − linear is paired by (fold, seed) at the same "
+                  "label fraction (only the fraction the deep models ran at).", "",
+                  "| normalisation (setting) | label fraction | n | linear held-out UAR | "
+                  "linear synth-field UAR | `baseline` − linear | `full` − linear |",
+                  "|---|---|---|---|---|---|---|"]
+        for s in settings:
+            for frac in sorted({r["fraction"] for r in linear}):
+                mine = [r for r in linear if r["arm"] == f"linear@{s}" and r["fraction"] == frac]
+                if not mine:
+                    continue
+                at = [{**r, "arm": "linear"} for r in mine]
+                gains = {}
+                for m in ("baseline", "full"):
+                    d = [r for r in deep if r["arm"] == arm_name(m, s)
+                         and abs(r["fraction"] - frac) < 1e-9]
+                    gains[m] = _gain([*at, *d], arm_name(m, s), "linear") if d else None
+                entry = {"setting": s, "fraction": frac, "n": len(mine),
+                         "uar_mean": float(np.mean([r["uar"] for r in mine])),
+                         "field_uar_mean": float(np.mean([r["cross_uar"][FIELD]
+                                                          for r in mine])),
+                         "baseline_minus_linear": gains["baseline"],
+                         "full_minus_linear": gains["full"]}
+                out["linear"].append(entry)
+                lines.append(f"| {s} | {frac} | {len(mine)} | {entry['uar_mean']:.3f} | "
+                             f"{entry['field_uar_mean']:.3f} | {_fmt_gain(gains['baseline'])} "
+                             f"| {_fmt_gain(gains['full'])} |")
+    return out, "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="classroom")
+    parser.add_argument("--name", default="method_screen")
+    parser.add_argument("--settings", nargs="+", default=list(DEFAULT_SETTINGS),
+                        choices=list(SETTINGS))
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--fraction", type=float, default=0.1)
+    parser.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--override", nargs="*", default=[], metavar="SECTION__FIELD=JSON",
+                        help="extra overrides for every arm, e.g. train__val_fraction=0.0")
+    parser.add_argument("--no-linear", action="store_true", help="skip the linear reference")
+    parser.add_argument("--no-deep", action="store_true", help="only the linear reference")
+    parser.add_argument("--robustness", action="store_true",
+                        help="instead of the screen: how much per-speaker normalisation loses "
+                             "when a test speaker's statistics come from an unbalanced or "
+                             "short sample of their audio (speaker-normalised settings only)")
+    parser.add_argument("--from-rows", nargs="+", default=None, metavar="FILE",
+                        help="train nothing: summarise the rows of these result JSON or "
+                             ".partial.jsonl files")
+    parser.add_argument("--skip-done", nargs="+", default=[], metavar="FILE",
+                        help="result JSON / .partial.jsonl files whose runs need not be redone")
+    args = parser.parse_args()
+    extra = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.override)}
+    arms = make_arms(args.settings, args.models, extra)
+
+    from sertutor.storage import atomic_write_text
+
+    if args.robustness:
+        RESULTS.mkdir(exist_ok=True)
+        t0 = time.perf_counter()
+        rows = [r for s in args.settings for seed in args.seeds for fold in args.folds
+                for r in robustness(args.preset, s, args.models, fraction=args.fraction,
+                                    fold=fold, seed=seed, extra=extra)]
+        command = ("OMP_NUM_THREADS=1 python benchmarks/method_screen.py "
+                   + " ".join(sys.argv[1:]))
+        md = (f"# Per-speaker normalisation with less of a test speaker's audio: {args.name}"
+              f"\n\nCommand: `{command}`, {time.strftime('%Y-%m-%d')}, CPU, "
+              f"{time.perf_counter() - t0:.0f} s.\n\nPreset `{args.preset}`, label fraction "
+              f"{args.fraction}, folds {args.folds} × seeds {args.seeds}. Each model is "
+              "trained once (training speakers normalised with all their audio); the same "
+              "test utterances are then normalised with statistics from all of each test "
+              "speaker's audio, from only their angry and neutral takes, or from 3 of their "
+              "utterances (shrunk towards the corpus statistics as `speaker_prior_utts` says)."
+              "\n\n" + summarise_robustness(rows))
+        atomic_write_text(RESULTS / f"{args.name}.json", json.dumps(
+            {"name": args.name, "command": command, "rows": rows}, indent=2))
+        atomic_write_text(RESULTS / f"{args.name}.md", md)
+        print(md)
+        return
+
+    def read(path):
+        text = Path(path).read_text()
+        if str(path).endswith(".jsonl"):
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return json.loads(text)["rows"]
+
+    RESULTS.mkdir(exist_ok=True)
+    t0 = time.perf_counter()
+    if args.from_rows:
+        unique = {}
+        for r in (r for f in args.from_rows for r in read(f)):
+            unique.setdefault((r["arm"], r["fraction"], r["fold"], r["seed"]), r)
+        rows = [r for r in unique.values() if r["fold"] in args.folds
+                and r["seed"] in args.seeds]
+    else:
+        done_rows = [r for f in args.skip_done for r in read(f)]
+        done = {(r["arm"], r["fold"], r["seed"]) for r in done_rows}
+        rows = [r for r in done_rows if r["arm"] in arms or r["arm"].startswith("linear@")]
+        if not args.no_linear:
+            for s in args.settings:
+                for seed in args.seeds:
+                    for fold in args.folds:
+                        if (f"linear@{s}", fold, seed) in done:
+                            continue
+                        new = linear_reference(args.preset, s, fraction=args.fraction,
+                                               fold=fold, seed=seed)
+                        with open(RESULTS / f"{args.name}.linear.partial.jsonl", "a") as fh:
+                            for r in new:
+                                print(json.dumps(r), flush=True)
+                                fh.write(json.dumps(r) + "\n")
+                        rows += new
+        if not args.no_deep:
+            rows += sweep.run_all(args.preset, arms, fraction=args.fraction, folds=args.folds,
+                                  seeds=args.seeds, device=args.device, workers=args.workers,
+                                  name=args.name, skip=done, test_corpora=(FIELD,))
+    rows.sort(key=lambda r: (r["arm"], r["fraction"], r["fold"], r["seed"]))
+    summary, md = summarise(rows, args.settings, args.models, args.fraction)
+    seconds = round(time.perf_counter() - t0, 1)
+    import torch
+
+    command = "OMP_NUM_THREADS=1 python benchmarks/method_screen.py " + " ".join(sys.argv[1:])
+    where = ", ".join(sorted({r.get("device", "?") for r in rows}))
+    result = {"name": args.name, "command": command, "date": time.strftime("%Y-%m-%d"),
+              "device": where, "preset": args.preset, "fraction": args.fraction,
+              "settings": {s: SETTINGS[s] for s in args.settings}, "extra_overrides": extra,
+              "folds": args.folds, "seeds": args.seeds, "seconds": seconds,
+              "summary": summary, "rows": rows}
+    atomic_write_text(RESULTS / f"{args.name}.json", json.dumps(result, indent=2))
+    settings_text = "; ".join(f"`{s}`: " + (", ".join(f"{k}={v}" for k, v in o.items()) or
+                                            "the preset") for s, o in result["settings"].items())
+    head = [f"# Method screen: {args.name}", "",
+            f"Command: `{command}`, {result['date']}, {where}, torch {torch.__version__}, "
+            + (f"{seconds:.0f} s." if not args.from_rows else
+               "summarising earlier rows (their files name the commands)."), "",
+            f"Preset `{args.preset}`, label fraction {args.fraction}, folds {args.folds} × "
+            f"seeds {args.seeds}. Settings: {settings_text}."
+            + (f" Every arm also: {extra}." if extra else ""), "",
+            "A screen, not a confirmation: few pairs, and the best of several settings on "
+            "the same pairs is biased upwards. Confirm a winner on fresh seeds.", "", ""]
+    atomic_write_text(RESULTS / f"{args.name}.md", "\n".join(head) + md)
+    if not args.from_rows and not args.no_deep:
+        (RESULTS / f"sweep_{args.name}.partial.jsonl").unlink(missing_ok=True)
+    if not args.from_rows:
+        (RESULTS / f"{args.name}.linear.partial.jsonl").unlink(missing_ok=True)
+    print("\n".join(head) + md)
+
+
+if __name__ == "__main__":
+    main()
