@@ -9,7 +9,9 @@ function that runs it. Heavy imports (torch, the model) happen inside the run fu
     sertutor evaluate   CHECKPOINT --corpus SPEC
     sertutor experiment {ablation,cross-corpus,dimensional} [--preset classroom] --out DIR
     sertutor corpora    (list the corpus specs sertutor understands)
-    sertutor tutorials  {list,path,export} (the tutorial notebooks; export: static HTML)
+    sertutor tutorials  {list,path,export,student,grade,prepare} (the notebooks; export: static
+                        HTML; student: copies without solutions; grade: grade submissions;
+                        prepare: ready a lab machine before class)
     sertutor doctor     (is this machine ready for a class? versions, threads, memory, data)
 
 Errors a user can meet (a bad option, a missing or unwritable path, a full disk, torch and
@@ -51,21 +53,10 @@ def _add_synth(p: argparse.ArgumentParser) -> None:
 
 
 def _run_synth(args: argparse.Namespace) -> int:
-    from .data.synth import CORPORA, write_corpus
+    from .pipeline import prepare_corpora
 
-    for name in args.corpora or list(CORPORA):
-        path = write_corpus(name, preset=args.preset, data_dir=args.data_dir,
-                            force=args.force, progress=not args.quiet)
-        print(f"{name}: {path}")
-        if args.features:
-            from .config import get_config
-            from .data.dataset import extract_features
-            from .data.manifest import read_manifest_csv
-
-            fs = extract_features(read_manifest_csv(path, corpus=name),
-                                  config=get_config(args.preset).features,
-                                  progress=not args.quiet)
-            print(f"{name}: features cached in {fs.cache_file}")
+    prepare_corpora(args.preset, corpora=args.corpora, features=args.features,
+                    data_dir=args.data_dir, force=args.force, progress=not args.quiet)
     return 0
 
 
@@ -385,7 +376,9 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
                    _add_experiment, _run_experiment),
     "corpora": ("list the corpus specs that --emotion-corpus, --corpus, ... accept",
                 _add_corpora, _run_corpora),
-    "tutorials": ("list, locate or export (execute to static HTML) the tutorial notebooks",
+    "tutorials": ("the tutorial notebooks: list, path, export (static HTML), student (copies "
+                  "without solutions), grade (grade submitted notebooks), prepare (ready a lab "
+                  "machine)",
                   _add_tutorials, _run_tutorials),
     "doctor": ("check this machine before class: versions that load together, CPU threads, "
                "memory, data folder, corpora, the shipped model, JupyterLab widgets",

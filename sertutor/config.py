@@ -172,8 +172,9 @@ def _check_train(c: "TrainConfig") -> None:
     s = "train"
     _int(s, "steps", c.steps, 1)
     _int(s, "batch_size", c.batch_size, 1)
-    _real(s, "lr", c.lr, 0.0, low_open=True)
-    _real(s, "disc_lr", c.disc_lr, 0.0, low_open=True)
+    # 0 is allowed: it freezes those weights (a baseline for a demo or a test)
+    _real(s, "lr", c.lr, 0.0)
+    _real(s, "disc_lr", c.disc_lr, 0.0)
     _real(s, "weight_decay", c.weight_decay, 0.0)
     _real(s, "label_fraction", c.label_fraction, 0.0, 1.0, low_open=True)
     for name in ("w_recon", "w_adv", "w_emotion", "w_speaker", "w_gender", "w_dimensional"):

@@ -149,6 +149,14 @@ def run(config: Config | str = "classroom", *, emotion_corpus: str = "synth-emo"
     metrics["model"] = {"variant": config.model.variant,
                         "parameters": int(sum(p.numel() for p in trainer.model.parameters()))}
     notes = []
+    for spec, m in metrics.get("cross_corpus", {}).items():
+        # a "cross-corpus" test on the training corpus scores the training speakers again
+        same = spec.split("@")[0].lower() == emotion_corpus.split("@")[0].lower()
+        m["includes_training_speakers"] = same
+        if same:
+            notes.append(f"--test-corpus {spec} is the corpus this model trained on: its score "
+                         "includes the training speakers (optimistic); the held-out score is "
+                         "'uar'")
     if config.model.variant in ("mtl", "full") and not aux_corpus:
         notes.append(f"no auxiliary corpus: the speaker and gender heads of this "
                      f"'{config.model.variant}' model had no data, so the multi-task part "
@@ -177,7 +185,8 @@ def evaluate_checkpoint(path: str | os.PathLike, *, corpus: str, device: str = "
     if df.empty:
         raise ValueError(f"{corpus}: no utterance with a 4-class emotion label to evaluate on")
     fs = extract_features(df, config=config.features, progress=progress)
-    stats, role = corpus_norm_stats(meta, corpus, fs.features)
+    # statistics from these utterances (per corpus, or per speaker for a model trained so)
+    stats, role = corpus_norm_stats(meta, corpus, fs.features, manifest=fs.manifest)
     seg = make_segments(fs, stats=stats, frames=config.features.segment_frames,
                         hop=config.features.segment_hop,
                         label_maps=LabelMaps.from_dict(meta["label_maps"]))

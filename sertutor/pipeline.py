@@ -34,9 +34,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .config import Config
+from .config import Config, get_config
 
-__all__ = ["PreparedData", "prepare_data", "build_model", "train_and_evaluate",
+__all__ = ["PreparedData", "prepare_data", "prepare_corpora", "build_model", "train_and_evaluate",
            "load_trained", "corpus_norm_stats", "fit_normaliser", "NORMALISATIONS"]
 
 #: Names that moved to the job layer (:mod:`sertutor.jobs`) and still resolve here, so that
@@ -122,6 +122,12 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
         df = load_corpus(spec, preset=config, data_dir=data_dir)
         return extract_features(df, config=fc, progress=progress, cache_dir=cache_dir)
 
+    from tqdm.auto import tqdm
+
+    # one bar over the stages (features that are cached load without a bar of their own)
+    stages = tqdm(total=3 + len(test_corpora), desc="preparing data", unit="stage",
+                  disable=not progress, leave=False)
+    stages.set_postfix_str(f"emotion corpus {emotion_corpus}")
     # 1. Emotion corpus: the 4-class utterances, split by speaker group.
     fs_emo_all = features(emotion_corpus)  # every utterance: speaker statistics use them all
     fs_emo = fs_emo_all.subset(fs_emo_all.manifest["emotion"].to_numpy() != "")
@@ -141,6 +147,8 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
     fs_fit = fs_train_all.subset(fit_idx)
     keep = label_subset(fs_fit.manifest, fraction=config.train.label_fraction, seed=seed)
 
+    stages.update()
+    stages.set_postfix_str(f"auxiliary corpus {aux_corpus}")
     # 2. Auxiliary corpus: one utterance per speaker held out to score the speaker head.
     aux_fit = aux_held = None
     if aux_corpus:
@@ -150,6 +158,8 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
         held = (last & many).to_numpy()
         aux_fit, aux_held = fs_aux.subset(~held), fs_aux.subset(held)
 
+    stages.update()
+    stages.set_postfix_str("normalising and cutting segments")
     label_maps = LabelMaps.fit(aux_fit.manifest if aux_fit is not None else fs_fit.manifest)
     stats = {"emotion": NormStats.fit(fs_train_all.features)}  # all training speakers' audio
     norms = {"emotion": fit_normaliser(fc, stats["emotion"], fs_emo_all)}
@@ -175,6 +185,7 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
     aux_test = segments(aux_held, "aux") if aux_held is not None and len(aux_held.manifest) \
         else None
 
+    stages.update()
     # 3. Cross-corpus tests, each normalised with its own statistics.
     cross = {}
     feature_sets = {"labelled": fs_fit.subset(keep), "unlabelled": fs_fit.subset(~keep),
@@ -182,6 +193,7 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
     manifests = {"emotion_train": fs_fit.manifest,
                  "emotion_test": fs_emo.manifest.iloc[test_idx].reset_index(drop=True)}
     for spec in test_corpora:
+        stages.set_postfix_str(f"test corpus {spec}")
         fs_all = features(spec)
         fs = fs_all.subset(fs_all.manifest["emotion"].to_numpy() != "")
         if len(fs) == 0:
@@ -191,6 +203,8 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
         cross[spec] = segments(fs, spec)
         manifests[spec] = fs.manifest
         feature_sets[spec] = fs
+        stages.update()
+    stages.close()
     if aux_fit is not None:
         manifests["aux"] = aux_fit.manifest
     return PreparedData(config=config, streams=streams, test=test, aux_test=aux_test,
@@ -384,3 +398,32 @@ def corpus_norm_stats(meta: dict | None, spec: str | None, features, *, manifest
     audio = FeatureSet(manifest=manifest.reset_index(drop=True), features=list(features),
                        config=fc)
     return fit_normaliser(fc, reference, audio), role
+
+
+def prepare_corpora(preset: str = "classroom", *, corpora: Sequence[str] | None = None,
+                    features: bool = False, data_dir: str | os.PathLike | None = None,
+                    force: bool = False, progress: bool = True,
+                    log=print) -> dict[str, Path]:
+    """Generate the embedded synthetic corpora of a preset and, with ``features``, cache their
+    log-mel features: what a lab machine needs before class (``sertutor synth``, ``sertutor
+    tutorials prepare``).
+
+    Returns ``{corpus: manifest path}``; ``log`` receives one line per corpus and cache.
+    """
+    from .data.dataset import extract_features
+    from .data.manifest import read_manifest_csv
+    from .data.synth import CORPORA, write_corpus
+
+    cache_dir = None if data_dir is None else Path(data_dir) / "features"
+    written = {}
+    for name in corpora or list(CORPORA):
+        path = write_corpus(name, preset=preset, data_dir=data_dir, force=force,
+                            progress=progress)
+        log(f"{name}: {path}")
+        if features:
+            fs = extract_features(read_manifest_csv(path, corpus=name),
+                                  config=get_config(preset).features, progress=progress,
+                                  cache_dir=cache_dir)
+            log(f"{name}: features cached in {fs.cache_file}")
+        written[name] = path
+    return written

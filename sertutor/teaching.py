@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import cli, doctor, pretrained
+from . import doctor, pretrained
+from .pipeline import prepare_corpora
 from .storage import atomic_write_text
 from .tutorials import kernel_env, list_notebooks
 
@@ -291,10 +292,14 @@ def _worker(nb_path: str, pid_path: str, cell_timeout: float, status_path: str) 
 
 
 def _kill(proc: subprocess.Popen, pid_file: Path) -> None:
-    """Kill the worker's process group and the kernel's (the kernel has its own session)."""
-    pids = [proc.pid]
-    with contextlib.suppress(OSError, ValueError):
-        pids.append(int(pid_file.read_text().strip()))
+    """Kill a running worker: first the kernel's process group (the kernel has its own session;
+    its pid cannot have been reused while its parent, the worker, still runs), then the
+    worker's own group."""
+    pids = []
+    if proc.poll() is None:
+        with contextlib.suppress(OSError, ValueError):
+            pids.append(int(pid_file.read_text().strip()))
+    pids.append(proc.pid)
     for pid in pids:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
@@ -352,8 +357,6 @@ def grade_notebook(path: str | os.PathLike, *, student: str, timeout: float = 60
             _kill(proc, pid_file)
             stopped = f"the notebook was stopped after {timeout:g} s (its time limit)"
             err = b""
-        else:
-            _kill(proc, pid_file)  # the kernel, should it outlive its worker
         seconds = time.monotonic() - t0
         status = status_file.read_text() if status_file.is_file() else ""
         if not stopped and status != "ok":
@@ -561,10 +564,9 @@ def prepare(*, umap: bool = True, rescore: bool = True, quiet: bool = False,
         else:
             log(f"   done in {time.perf_counter() - t0:.1f} s")
 
-    argv = ["synth", "--preset", "classroom", "--features"] + (["--quiet"] if quiet else [])
-    synth_args = cli.build_parser().parse_args(argv)
-    step("corpora and feature caches (sertutor " + " ".join(argv) + ")",
-         lambda: cli.COMMANDS["synth"][2](synth_args))
+    step("corpora and feature caches (as sertutor synth --preset classroom --features)",
+         lambda: prepare_corpora("classroom", features=True, progress=not quiet, log=log)
+         and None)
     step("the pretrained model loads", lambda: pretrained.load("classroom") and None)
     if umap:
         step("numba's UMAP cache", _warm_umap)

@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("jobs: run folders, report, experiments, shipped models", (
         "report", "jobs", "experiments", "pretrained")),
     ("top: commands, notebooks, exercises", (
-        "cli", "__main__", "doctor", "tutorials", "exercises")),
+        "cli", "__main__", "doctor", "tutorials", "teaching", "exercises")),
 ]
 
 

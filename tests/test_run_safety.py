@@ -160,3 +160,28 @@ def test_moved_job_names_still_import_from_pipeline():
     assert run is jobs.run and evaluate_checkpoint is jobs.evaluate_checkpoint
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         pipeline.nope  # noqa: B018
+
+
+def test_testing_on_the_training_corpus_is_flagged(env, finished_run, tmp_path, capsys):
+    m = json.loads((finished_run / "metrics.json").read_text())
+    assert m["cross_corpus"]["synth-field"]["includes_training_speakers"] is False
+    out = tmp_path / "self"
+    assert main(TRAIN + ["--out", str(out), "--test-corpus", "synth-emo"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["cross_corpus"]["synth-emo"]["includes_training_speakers"] is True
+    assert any("includes the training speakers" in n for n in m["notes"])
+    assert "optimistic" in capsys.readouterr().out
+
+
+def test_the_same_seed_gives_a_byte_identical_checkpoint(env, finished_run, tmp_path):
+    again = tmp_path / "again"
+    assert main(TRAIN + ["--out", str(again), "--test-corpus", "synth-field"]) == 0
+    assert (again / "checkpoint.pt").read_bytes() == \
+        (finished_run / "checkpoint.pt").read_bytes()
+
+
+def test_prepare_data_shows_its_stages(env, capsys):
+    pipeline.prepare_data(get_config("tiny"), aux_corpus=None, test_corpora=["synth-field"],
+                          progress=True)
+    err = capsys.readouterr().err
+    assert "preparing data" in err and "test corpus synth-field" in err

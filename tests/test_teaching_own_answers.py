@@ -112,5 +112,6 @@ def test_hide_expected_keeps_the_rest():
 
     text = ("Test 2 (shifted): you returned 0.5000; sertutor.losses.generator_loss gives 0.6931."
             "\nHint: use logits.")
-    assert hide_expected(text) == f"Test 2 (shifted): you returned 0.5000; {HIDDEN}.\nHint: use logits."
+    expected = f"Test 2 (shifted): you returned 0.5000; {HIDDEN}.\nHint: use logits."
+    assert hide_expected(text) == expected
     assert hide_expected("Your dict lacks 'uar'.") == "Your dict lacks 'uar'."

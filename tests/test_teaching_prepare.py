@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from sertutor import cli, doctor, pretrained, teaching
+from sertutor import doctor, pretrained, teaching
 from sertutor.cli import main
 
 
 @pytest.fixture
 def steps(monkeypatch):
     calls = []
-    help_text, add, _ = cli.COMMANDS["synth"]
+    def synth(preset, *, features=False, corpora=None, **kw):
+        calls.append(("synth", preset, features, corpora))
+        return {"synth-emo": "manifest.csv"}
 
-    def synth(args):
-        calls.append(("synth", args.preset, args.features, args.corpora))
-        return 0
-
-    monkeypatch.setitem(cli.COMMANDS, "synth", (help_text, add, synth))
+    monkeypatch.setattr(teaching, "prepare_corpora", synth)
     monkeypatch.setattr(pretrained, "load", lambda name: calls.append(("load", name)) or object())
     monkeypatch.setattr(teaching, "_warm_umap", lambda: calls.append(("umap",)))
     monkeypatch.setattr(doctor, "main", lambda rescore: calls.append(("doctor", rescore)) or 0)
@@ -26,7 +24,7 @@ def steps(monkeypatch):
 
 def test_prepare_runs_the_synth_command_the_model_umap_then_doctor(steps, capsys):
     assert main(["tutorials", "prepare"]) == 0
-    # the same command as `sertutor synth --preset classroom --features`, all three corpora
+    # what `sertutor synth --preset classroom --features` runs, all three corpora
     assert steps == [("synth", "classroom", True, None), ("load", "classroom"), ("umap",),
                      ("doctor", True)]
     out = capsys.readouterr().out

@@ -73,6 +73,12 @@ def test_outside_a_kernel_nothing_is_recorded_by_default(monkeypatch, tmp_path):
     assert check("01.n_frames", 251)
     assert not (tmp_path / "progress.json").exists()
     assert _progress.progress_path() == tmp_path / "progress.json"
+    # a plain IPython shell (widget tests make one) is not a kernel either
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.instance()
+    assert not _progress._recording_enabled()
+    assert check("01.n_frames", 251) and not (tmp_path / "progress.json").exists()
 
 
 def test_the_grading_log_has_one_line_per_check(tmp_path, monkeypatch):

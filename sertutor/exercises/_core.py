@@ -253,10 +253,14 @@ def _dedent(text: str) -> str:
     return textwrap.dedent(text).strip("\n") + "\n"
 
 
-def _ensure_loaded() -> None:
-    from . import _load_all  # late import: the package's loader imports this module
+#: Functions that import the checker modules (``nbNN.py``); the package's ``__init__`` adds
+#: its loader here, so this module never imports the package that imports it.
+_LOADERS: list[Callable[[], None]] = []
 
-    _load_all()
+
+def _ensure_loaded() -> None:
+    for load in _LOADERS:
+        load()
 
 
 def get_exercise(name: str) -> Exercise:

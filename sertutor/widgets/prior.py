@@ -186,7 +186,8 @@ class PriorSampler:
             raise ValueError(f"source {name!r}: no utterance could be read")
         from ..pipeline import corpus_norm_stats
 
-        return make_segments(fs, stats=corpus_norm_stats(self.meta, name, fs.features)[0])
+        return make_segments(fs, stats=corpus_norm_stats(self.meta, name, fs.features,
+                                                          manifest=fs.manifest)[0])
 
     def _encode_source(self, source: Any) -> np.ndarray | None:
         """Codes z (n, z_dim) of (a random subset of) the source's segments."""

@@ -274,7 +274,7 @@ def _from_manifest(model, manifest: pd.DataFrame, *, spec: str | None, meta, lab
     else:  # extract only the sample, and leave no cache file for it
         rows = _sample_rows(len(manifest), max_utterances, seed)
         fs = extract_features(manifest.iloc[rows], config=fc, cache=False, progress=progress)
-    stats, _ = corpus_norm_stats(meta, spec, fs.features)
+    stats, _ = corpus_norm_stats(meta, spec, fs.features, manifest=fs.manifest)
     rows = _sample_rows(len(fs), max_utterances, seed)
     fs = fs.subset(rows)
     maps = LabelMaps.from_dict(meta["label_maps"]) if meta and "label_maps" in meta \
