@@ -185,3 +185,18 @@ def test_prepare_data_shows_its_stages(env, capsys):
                           progress=True)
     err = capsys.readouterr().err
     assert "preparing data" in err and "test corpus synth-field" in err
+
+
+def test_a_full_disk_names_the_file_and_leaves_nothing_behind(tmp_path):
+    from sertutor.storage import atomic_write
+
+    target = tmp_path / "checkpoint.pt"
+    target.write_bytes(b"the previous checkpoint")
+    with pytest.raises(OSError) as info:
+        with atomic_write(target) as handle:
+            handle.write(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")  # as torch.save raises it
+    assert info.value.filename == str(target)
+    assert _one_line(info.value).startswith(f"No space left on device: {target} (the disk is full")
+    assert target.read_bytes() == b"the previous checkpoint"
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temporary file left
