@@ -72,8 +72,9 @@ def _snapshot(root):
 def test_grading_generated_submissions(submissions, tmp_path, capsys):
     before = _snapshot(submissions)
     out = tmp_path / "grades" / "grades.csv"
-    assert main(["tutorials", "grade", str(submissions), "--out", str(out), "--timeout", "40",
-                 "--cell-timeout", "4", "--memory-mb", "6000"]) == 0
+    # a cell limit that a cold `import torch` fits in on a loaded 2-core machine (bob's cell)
+    assert main(["tutorials", "grade", str(submissions), "--out", str(out), "--timeout", "60",
+                 "--cell-timeout", "20", "--memory-mb", "6000"]) == 0
     printed = capsys.readouterr()
     assert "not graded: carol/notes.txt" in printed.out
     assert "grading" in printed.err  # the tqdm bar
@@ -98,13 +99,13 @@ def test_grading_generated_submissions(submissions, tmp_path, capsys):
     assert "not a valid notebook" in got[("carol", "")]["message"]
     # a loop is interrupted after the cell limit; the next cells still run
     assert status[("dave", "01.n_frames")] == "failed"
-    assert "did not finish within 4 s" in got[("dave", "01.n_frames")]["message"]
+    assert "did not finish within 20 s" in got[("dave", "01.n_frames")]["message"]
     assert status[("dave", "02.chance_uar")] == "passed"
     assert status[("erin", "01.n_frames")] == status[("erin", "02.chance_uar")] == "not answered"
     assert "no check of this exercise ran" in got[("erin", "02.chance_uar")]["message"]
     # a loop that swallows the interrupt: the notebook is stopped at its limit, grading goes on
     assert status[("frank", "01.n_frames")] == status[("frank", "02.chance_uar")] == "failed"
-    assert "stopped after 40 s" in got[("frank", "02.chance_uar")]["message"]
+    assert "stopped after 60 s" in got[("frank", "02.chance_uar")]["message"]
     assert status[("frank", "02.most_confused")] == "not answered"  # never in the notebook
     # a memory blow-up fails that cell only
     assert status[("grace", "01.n_frames")] == "failed"
