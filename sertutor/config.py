@@ -44,7 +44,7 @@ N_DIMENSION_BINS = 3
 # the command-line option that sets a field, named in error messages
 _OPTIONS = {"train.steps": "--steps", "train.seed": "--seed",
             "train.label_fraction": "--label-fraction", "model.variant": "--model"}
-# the allowed values of string fields (only those the dataclasses define are checked)
+# the allowed values of the string fields
 _CHOICES = {"model.variant": MODEL_VARIANTS, "features.normalise": ("corpus", "speaker"),
             "model.pooling": ("flatten", "stats")}
 
@@ -121,10 +121,8 @@ def _check_features(c: "FeatureConfig") -> None:
         raise ValueError(f"features.n_fft must be >= the window length in samples "
                          f"(win_ms {c.win_ms:g} ms at {c.sample_rate} Hz = {c.win_length}), "
                          f"got n_fft {c.n_fft}")
-    if hasattr(c, "normalise"):
-        _choice(s, "normalise", c.normalise)
-    if hasattr(c, "speaker_prior_utts"):
-        _real(s, "speaker_prior_utts", c.speaker_prior_utts, 0.0)
+    _choice(s, "normalise", c.normalise)
+    _real(s, "speaker_prior_utts", c.speaker_prior_utts, 0.0)
 
 
 def _check_synth(c: "SynthConfig") -> None:
@@ -164,8 +162,7 @@ def _check_model(c: "ModelConfig") -> None:
                          f"valence), got {_got(c.n_bins)}")
     _real(s, "dropout", c.dropout, 0.0, 1.0, high_open=True)
     _real(s, "prior_std", c.prior_std, 0.0, low_open=True)
-    if hasattr(c, "pooling"):
-        _choice(s, "pooling", c.pooling)
+    _choice(s, "pooling", c.pooling)
 
 
 def _check_train(c: "TrainConfig") -> None:
@@ -184,8 +181,7 @@ def _check_train(c: "TrainConfig") -> None:
     _real(s, "val_fraction", c.val_fraction, 0.0, 1.0, high_open=True)
     _int(s, "seed", c.seed, 0)
     _bool(s, "amp", c.amp)
-    if hasattr(c, "num_threads"):
-        _int(s, "num_threads", c.num_threads, 0)
+    _int(s, "num_threads", c.num_threads, 0)
 
 
 class _Checked:
