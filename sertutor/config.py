@@ -31,10 +31,14 @@ __all__ = [
     "PRESETS",
     "get_config",
     "MODEL_VARIANTS",
+    "PAPER_VARIANTS",
 ]
 
 #: The comparison models of the paper, all built from the same code by switches.
-MODEL_VARIANTS = ("baseline", "ae", "aae", "mtl", "full")
+PAPER_VARIANTS = ("baseline", "ae", "aae", "mtl", "full")
+#: Every model ``--model`` accepts: the paper's five, and ``fixmatch``, a modern semi-supervised
+#: comparison (the baseline CNN trained with FixMatch-style pseudo-labels, Sohn et al. 2020).
+MODEL_VARIANTS = PAPER_VARIANTS + ("fixmatch",)
 
 #: The emotion classes every corpus maps onto (neutral, happy, sad, angry; see
 #: :data:`sertutor.data.manifest.EMOTIONS`): the size the emotion code y must have.
@@ -174,8 +178,11 @@ def _check_train(c: "TrainConfig") -> None:
     _real(s, "disc_lr", c.disc_lr, 0.0)
     _real(s, "weight_decay", c.weight_decay, 0.0)
     _real(s, "label_fraction", c.label_fraction, 0.0, 1.0, low_open=True)
-    for name in ("w_recon", "w_adv", "w_emotion", "w_speaker", "w_gender", "w_dimensional"):
+    for name in ("w_recon", "w_adv", "w_emotion", "w_speaker", "w_gender", "w_dimensional",
+                 "w_consistency"):
         _real(s, name, getattr(c, name), 0.0)
+    _int(s, "recon_smooth_frames", c.recon_smooth_frames, 0)
+    _real(s, "confidence", c.confidence, 0.0, 1.0)
     _int(s, "eval_every", c.eval_every, 1)
     _int(s, "patience", c.patience, 1)
     _real(s, "val_fraction", c.val_fraction, 0.0, 1.0, high_open=True)
@@ -288,6 +295,11 @@ class TrainConfig(_Checked):
     w_speaker: float = 0.3  # weight of the speaker cross-entropy (auxiliary corpus)
     w_gender: float = 0.3  # weight of the gender cross-entropy (auxiliary corpus)
     w_dimensional: float = 0.3  # weight of the arousal / valence losses (bins + CCC)
+    # reconstruction target: 0 = the segment itself; k > 0 = the segment smoothed over time by
+    # a k-frame moving average (keeps level and spectral balance, drops syllable-rate content)
+    recon_smooth_frames: int = 0
+    w_consistency: float = 1.0  # fixmatch: weight of the pseudo-label loss on unlabelled audio
+    confidence: float = 0.8  # fixmatch: softmax confidence a pseudo-label needs to count
     eval_every: int = 100  # steps between validation passes
     patience: int = 4  # validation passes without improvement before early stopping
     val_fraction: float = 0.15  # share of training speakers held out for validation

@@ -10,6 +10,9 @@ Notation: B is the batch size, sigma the logistic sigmoid, E the mean over the b
 
 ======================  =====================================================================
 reconstruction_loss     (1/N) sum over valid (b, c, m, t) of (x_hat - x)^2
+smooth_time             x averaged over a k-frame window in time (a reconstruction target)
+strong_augment          SpecAugment masks, a level shift and noise (fixmatch's strong view)
+pseudo_label_loss       (1/B) sum_b keep[b] * CE(logits[b], pseudo[b])            (FixMatch)
 discriminator_loss      -E[log sigma(D(prior sample))] - E[log(1 - sigma(D(encoder code)))]
 generator_loss          -E[log sigma(D(encoder code))]        (non-saturating)
 cross_entropy           -E over labelled rows of log softmax(logits)[target]
@@ -33,7 +36,8 @@ from .models.discriminators import sample_categorical_prior, sample_gaussian_pri
 
 __all__ = [
     "reconstruction_loss", "discriminator_loss", "generator_loss", "cross_entropy", "ccc",
-    "ccc_loss", "discriminator_accuracy", "sample_gaussian_prior", "sample_categorical_prior",
+    "ccc_loss", "discriminator_accuracy", "smooth_time", "strong_augment",
+    "pseudo_label_loss", "sample_gaussian_prior", "sample_categorical_prior",
     "ReconstructionLoss", "DiscriminatorLoss", "GeneratorLoss", "CrossEntropy", "CCCLoss",
 ]
 
@@ -75,6 +79,115 @@ def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor,
     # way NaN in the padding reaches neither the loss nor, through the backward pass, the grads
     error = torch.where(valid, error, 0.0)
     return (error ** 2).sum() / valid.sum().clamp(min=1)
+
+
+def smooth_time(x: torch.Tensor, frames: int) -> torch.Tensor:
+    """Moving average of log-mel segments over ``frames`` frames in time (same shape).
+
+    A reconstruction target that keeps what changes slowly (level, spectral balance, their
+    drift across the segment) and drops what changes at the rate of syllables (phonetic
+    content, which neither the emotion code nor a small style code can carry)::
+
+        s[b, c, m, t] = mean of x[b, c, m, t'] over |t' - t| <= frames // 2 (inside the segment)
+
+    Parameters
+    ----------
+    x : Tensor, shape (B, C, n_mels, T)
+    frames : int
+        Window length; 0 or 1 returns ``x`` unchanged.
+
+    Returns
+    -------
+    Tensor, shape (B, C, n_mels, T)
+    """
+    if frames < 0:
+        raise ValueError(f"frames must be >= 0, got {frames}")
+    if frames <= 1:
+        return x
+    if x.ndim != 4:
+        raise ValueError(f"expected segments of shape (B, C, n_mels, T), got {tuple(x.shape)}")
+    k = min(frames, x.shape[-1])
+    k = k if k % 2 else k - 1  # an odd window centred on each frame keeps the length
+    if k <= 1:
+        return x
+    b, c, m, t = x.shape
+    flat = x.float().reshape(b * c, m, t)  # (B*C, n_mels, T)
+    smooth = F.avg_pool1d(flat, kernel_size=k, stride=1, padding=k // 2,
+                          count_include_pad=False)  # (B*C, n_mels, T)
+    return smooth.reshape(b, c, m, t).to(x.dtype)
+
+
+def strong_augment(x: torch.Tensor, *, generator: torch.Generator | None = None,
+                   n_masks: int = 2, max_mel: float = 0.15, max_time: float = 0.2,
+                   level_std: float = 0.3, noise_std: float = 0.1) -> torch.Tensor:
+    """A strongly augmented copy of normalised log-mel segments (FixMatch's strong view).
+
+    SpecAugment (Park et al. 2019): ``n_masks`` bands of up to ``max_mel`` of the mel axis and
+    ``n_masks`` spans of up to ``max_time`` of the frames are set to 0 (the normalised mean),
+    independently per segment; then a random level shift (one value per segment, std
+    ``level_std``) and Gaussian noise (std ``noise_std``) are added.
+
+    Parameters
+    ----------
+    x : Tensor, shape (B, C, n_mels, T)
+    generator : torch.Generator, optional
+        Source of randomness (CPU), for reproducible training.
+
+    Returns
+    -------
+    Tensor, shape (B, C, n_mels, T), a new tensor
+    """
+    if x.ndim != 4:
+        raise ValueError(f"expected segments of shape (B, C, n_mels, T), got {tuple(x.shape)}")
+    b, _, m, t = x.shape
+
+    def rand(*shape):
+        return torch.rand(*shape, generator=generator).to(x.device)
+
+    def span_mask(n: int, max_share: float) -> torch.Tensor:  # (B, n) True inside a span
+        pos = torch.arange(n, device=x.device)  # (n,)
+        keep = torch.zeros(b, n, dtype=torch.bool, device=x.device)
+        for _ in range(n_masks):
+            width = (rand(b, 1) * max_share * n).floor()  # (B, 1)
+            start = (rand(b, 1) * (n - width + 1)).floor()  # (B, 1)
+            keep |= (pos >= start) & (pos < start + width)  # (B, n)
+        return keep
+
+    mel_mask = span_mask(m, max_mel)[:, None, :, None]  # (B, 1, n_mels, 1)
+    time_mask = span_mask(t, max_time)[:, None, None, :]  # (B, 1, 1, T)
+    out = x.masked_fill(mel_mask | time_mask, 0.0)  # (B, C, n_mels, T)
+    level = torch.randn(b, 1, 1, 1, generator=generator).to(x.device) * level_std
+    noise = torch.randn(x.shape, generator=generator).to(x.device) * noise_std
+    return out + level.to(x.dtype) + noise.to(x.dtype)
+
+
+def pseudo_label_loss(logits: torch.Tensor, pseudo: torch.Tensor,
+                      keep: torch.Tensor) -> torch.Tensor:
+    """FixMatch's unlabelled loss: cross-entropy against confident pseudo-labels only.
+
+    ::
+
+        L_u = (1/B) sum_b keep[b] * (-log softmax(logits[b])[pseudo[b]])
+
+    The mean is over the whole batch, confident or not, as in Sohn et al. (2020): while few
+    predictions are confident the term is small, and it grows as the model becomes sure.
+
+    Parameters
+    ----------
+    logits : Tensor, shape (B, K)
+        Predictions on the strongly augmented views.
+    pseudo : Tensor of int64, shape (B,)
+    keep : Tensor of bool, shape (B,)
+
+    Returns
+    -------
+    Tensor, scalar float32
+    """
+    if logits.ndim != 2 or pseudo.shape != logits.shape[:1] or keep.shape != logits.shape[:1]:
+        raise ValueError(f"expected logits (B, K), pseudo (B,) and keep (B,), got "
+                         f"{tuple(logits.shape)}, {tuple(pseudo.shape)}, {tuple(keep.shape)}")
+    per_row = F.cross_entropy(logits.float(), pseudo, reduction="none")  # (B,)
+    return (keep.float() * per_row).mean()
 
 
 # ---- adversarial ----------------------------------------------------------------------------

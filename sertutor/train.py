@@ -12,10 +12,14 @@ section 5) extended with the auxiliary tasks of Latif et al. (IEEE TAC 2022, arX
 3. **Supervised**: emotion cross-entropy on the labelled batch (plus arousal / valence where
    labelled), speaker and gender cross-entropy on the auxiliary batch, weighted by the config.
 
-Each model variant uses the phases it has parts for: ``baseline`` and ``mtl`` only phase 3,
-``ae`` phases 1 and 3, ``aae`` and ``full`` all three. D_y sees only the emotion corpus's codes:
-the auxiliary corpus is mostly neutral speech, so its codes should not be pushed towards a
-uniform mix of emotions.
+Each phase is a method of :class:`Trainer` (:meth:`~Trainer.reconstruction_phase`,
+:meth:`~Trainer.regularisation_phase`, :meth:`~Trainer.supervised_phase`), fed by the batches
+:meth:`~Trainer.draw_batches` draws; :meth:`~Trainer.train_step` runs them in order. Each model
+variant uses the phases it has parts for: ``baseline`` and ``mtl`` only phase 3, ``ae`` phases
+1 and 3, ``aae`` and ``full`` all three. D_y sees only the emotion corpus's codes: the
+auxiliary corpus is mostly neutral speech, so its codes should not be pushed towards a uniform
+mix of emotions. ``fixmatch``, a modern comparison that is not the paper's, is the baseline
+plus a pseudo-label term in phase 3 (:meth:`~Trainer.pseudo_labels`).
 
 The :class:`Trainer` also does what a real training run needs: callbacks (the notebook's live
 dashboard is one), early stopping on a validation split, detection of a collapsed adversarial
@@ -31,6 +35,7 @@ import os
 import time
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -47,6 +52,7 @@ from .storage import atomic_write
 __all__ = [
     "SELECTIONS",
     "Streams",
+    "Batches",
     "Callback",
     "PrintLogger",
     "Trainer",
@@ -113,6 +119,44 @@ class Streams:
     def nbytes(self) -> int:
         return sum(s.x.element_size() * s.x.nelement()
                    for s in (self.labelled, self.unlabelled, self.aux, self.val) if s is not None)
+
+
+@dataclass
+class Batches:
+    """The batches of one training step (:meth:`Trainer.draw_batches`); absent streams None.
+
+    ``x_*`` are (B, C, n_mels, T) segments, ``idx_*`` their rows in the stream.
+    """
+
+    x_l: torch.Tensor  # labelled emotion segments
+    idx_l: torch.Tensor
+    x_u: torch.Tensor | None = None  # unlabelled emotion segments
+    idx_u: torch.Tensor | None = None
+    x_a: torch.Tensor | None = None  # auxiliary-corpus segments
+    idx_a: torch.Tensor | None = None
+
+    @property
+    def x_emotion(self) -> list[torch.Tensor]:
+        return [x for x in (self.x_l, self.x_u) if x is not None]
+
+    @property
+    def n_emotion(self) -> int:
+        """Rows of the emotion corpus (labelled + unlabelled) at the front of ``x_all``."""
+        return sum(len(x) for x in self.x_emotion)
+
+    @cached_property
+    def x_all(self) -> torch.Tensor:
+        """All audio of the step, emotion corpus first: (B_all, C, n_mels, T)."""
+        return torch.cat(self.x_emotion + ([self.x_a] if self.x_a is not None else []))
+
+    def mask_all(self, streams: "Streams") -> torch.Tensor:
+        """Valid-frame masks of ``x_all``'s rows, (B_all, T)."""
+        parts = [streams.labelled.mask[self.idx_l]]
+        if self.x_u is not None:
+            parts.append(streams.unlabelled.mask[self.idx_u])
+        if self.x_a is not None:
+            parts.append(streams.aux.mask[self.idx_a])
+        return torch.cat(parts)
 
 
 class Callback:
@@ -276,93 +320,148 @@ class Trainer:
         optimizer.step()
 
     # -------------------------------------------------------------------------- one step
-    def train_step(self) -> dict[str, float]:
-        """One step of the three phases; returns the step's losses and accuracies."""
-        cfg, m, s = self.cfg, self.model, self.streams
-        self.model.train()
-        logs: dict[str, float] = {}
-
-        # Draw one batch per stream.
+    def draw_batches(self) -> "Batches":
+        """Draw one batch from each stream the model's phases use (labelled, unlabelled, aux)."""
+        m, s = self.model, self.streams
         idx_l, x_l = self._batch(s.labelled)  # (B, C, n_mels, T) labelled emotion segments
-        emo_parts, all_parts, mask_parts = [x_l], [x_l], [s.labelled.mask[idx_l]]
-        # Unlabelled audio only feeds the unsupervised phases (reconstruction, priors).
-        if s.unlabelled is not None and len(s.unlabelled) and (m.has_decoder or m.has_adversaries):
-            idx_u, x_u = self._batch(s.unlabelled)  # (B, C, n_mels, T) label hidden
-            emo_parts.append(x_u)
-            all_parts.append(x_u)
-            mask_parts.append(s.unlabelled.mask[idx_u])
-        use_aux = s.aux is not None and len(s.aux) and (m.has_decoder or m.has_aux_heads)
-        if use_aux:
-            idx_a, x_a = self._batch(s.aux)  # (B, C, n_mels, T) speaker/gender labelled
-            all_parts.append(x_a)
-            mask_parts.append(s.aux.mask[idx_a])
-        n_emo = sum(len(p) for p in emo_parts)
-        x_all = torch.cat(all_parts)  # (B_all, C, n_mels, T): emotion corpus first, then aux
-        mask_all = torch.cat(mask_parts).to(self.device)  # (B_all, T)
+        b = Batches(x_l=x_l, idx_l=idx_l)
+        # Unlabelled audio feeds only the unsupervised phases (reconstruction, priors) and the
+        # consistency phase of a pseudo-labelling model.
+        if s.unlabelled is not None and len(s.unlabelled) and \
+                (m.has_decoder or m.has_adversaries or m.has_consistency):
+            b.idx_u, b.x_u = self._batch(s.unlabelled)  # (B, C, n_mels, T) label hidden
+        if s.aux is not None and len(s.aux) and (m.has_decoder or m.has_aux_heads):
+            b.idx_a, b.x_a = self._batch(s.aux)  # (B, C, n_mels, T) speaker/gender labelled
+        return b
 
-        # Phase 1 - reconstruction on all audio.
-        if m.has_decoder:
-            with self._autocast():
-                recon = self.net("reconstruct", x_all)
-            loss = L.reconstruction_loss(recon, x_all, mask_all)
-            self._update(self.opt, cfg.w_recon * loss)
-            logs["recon"] = loss.item()
+    def reconstruction_phase(self, b: "Batches") -> dict[str, float]:
+        """Phase 1: encoder and decoder minimise the reconstruction error on all audio.
 
-        # Phase 2 - regularisation: discriminators first, then the encoder as generator.
-        if m.has_adversaries:
-            with torch.no_grad(), self._autocast():
-                codes = m.encode(x_all)
-            z_fake = codes.z.float()  # (B_all, z_dim)
-            y_fake = codes.y[:n_emo].float()  # (n_emo, K)
-            z_real = sample_gaussian_prior(len(z_fake), z_fake.shape[1],
-                                           std=m.model_config.prior_std,
-                                           generator=self.gen).to(self.device)
-            y_real = sample_categorical_prior(n_emo, y_fake.shape[1],
-                                                generator=self.gen).to(self.device)
-            with self._autocast():
-                dz_real, dz_fake, dy_real, dy_fake = self.net("discriminate", z_fake, y_fake,
-                                                              z_real, y_real)
-            loss_dz = L.discriminator_loss(dz_real, dz_fake)
-            loss_dy = L.discriminator_loss(dy_real, dy_fake)
-            self._update(self.opt_disc, loss_dz + loss_dy)
-            logs.update(d_z=loss_dz.item(), d_y=loss_dy.item(),
-                        acc_d_z=L.discriminator_accuracy(dz_real, dz_fake),
-                        acc_d_y=L.discriminator_accuracy(dy_real, dy_fake))
+        The target is the segment itself, or with ``train.recon_smooth_frames`` = k > 0 the
+        segment smoothed over time by a k-frame moving average
+        (:func:`sertutor.losses.smooth_time`).
+        """
+        x_all = b.x_all  # (B_all, C, n_mels, T): emotion corpus first, then aux
+        with self._autocast():
+            recon = self.net("reconstruct", x_all)
+        target = L.smooth_time(x_all, self.cfg.recon_smooth_frames)  # (B_all, C, n_mels, T)
+        loss = L.reconstruction_loss(recon, target, b.mask_all(self.streams).to(self.device))
+        self._update(self.opt, self.cfg.w_recon * loss)
+        return {"recon": loss.item()}
 
-            with self._autocast():
-                gz_fake, gy_fake = self.net("generate", x_all, n_emo)
-            loss_g = L.generator_loss(gz_fake) + L.generator_loss(gy_fake)
-            self._update(self.opt, cfg.w_adv * loss_g)
-            logs["generator"] = loss_g.item()
+    def regularisation_phase(self, b: "Batches") -> dict[str, float]:
+        """Phase 2: D_z and D_y learn prior samples from codes, then the encoder fools them.
 
-        # Phase 3 - supervised: emotion (and dimensions) on labelled, speaker/gender on aux.
-        x_sup = torch.cat([x_l, x_a]) if (use_aux and m.has_aux_heads) else x_l
+        D_z judges the style codes of all audio; D_y only the emotion corpus's emotion codes
+        (``codes.y[:n_emo]``: labelled and unlabelled segments).
+        """
+        m, x_all, n_emo = self.model, b.x_all, b.n_emotion
+        with torch.no_grad(), self._autocast():
+            codes = m.encode(x_all)
+        z_fake = codes.z.float()  # (B_all, z_dim)
+        y_fake = codes.y[:n_emo].float()  # (n_emo, K)
+        z_real = sample_gaussian_prior(len(z_fake), z_fake.shape[1],
+                                       std=m.model_config.prior_std,
+                                       generator=self.gen).to(self.device)
+        y_real = sample_categorical_prior(n_emo, y_fake.shape[1],
+                                          generator=self.gen).to(self.device)
+        with self._autocast():
+            dz_real, dz_fake, dy_real, dy_fake = self.net("discriminate", z_fake, y_fake,
+                                                          z_real, y_real)
+        loss_dz = L.discriminator_loss(dz_real, dz_fake)
+        loss_dy = L.discriminator_loss(dy_real, dy_fake)
+        self._update(self.opt_disc, loss_dz + loss_dy)
+        logs = {"d_z": loss_dz.item(), "d_y": loss_dy.item(),
+                "acc_d_z": L.discriminator_accuracy(dz_real, dz_fake),
+                "acc_d_y": L.discriminator_accuracy(dy_real, dy_fake)}
+
+        with self._autocast():
+            gz_fake, gy_fake = self.net("generate", x_all, n_emo)
+        loss_g = L.generator_loss(gz_fake) + L.generator_loss(gy_fake)
+        self._update(self.opt, self.cfg.w_adv * loss_g)
+        logs["generator"] = loss_g.item()
+        return logs
+
+    def supervised_phase(self, b: "Batches") -> dict[str, float]:
+        """Phase 3: emotion (and arousal / valence) on the labelled batch, speaker and gender
+        on the auxiliary batch, weighted; ``fixmatch`` adds its pseudo-label loss on the
+        unlabelled batch (:meth:`pseudo_labels`). One forward pass over all of them."""
+        cfg, m, s = self.cfg, self.model, self.streams
+        use_aux = b.x_a is not None and m.has_aux_heads
+        parts = [b.x_l] + ([b.x_a] if use_aux else [])
+        consistency = m.has_consistency and b.x_u is not None
+        if consistency:
+            pseudo, keep, x_strong = self.pseudo_labels(b.x_u)
+            parts.append(x_strong)
+        x_sup = torch.cat(parts)  # (B_sup, C, n_mels, T): labelled, [aux], [strong views]
         with self._autocast():
             heads = self.net("supervise", x_sup)
-        y_logits, n_l = heads[0], len(x_l)
-        loss_emotion = L.cross_entropy(y_logits[:n_l], self._field(s.labelled, "emotion", idx_l))
+        y_logits, n_l = heads[0], len(b.x_l)
+        loss_emotion = L.cross_entropy(y_logits[:n_l], self._field(s.labelled, "emotion",
+                                                                     b.idx_l))
         total = cfg.w_emotion * loss_emotion
-        logs["emotion"] = loss_emotion.item()
+        logs = {"emotion": loss_emotion.item()}
         if m.has_aux_heads:
             _, speaker_logits, gender_logits, *dims = heads
             loss_dim = y_logits.new_zeros((), dtype=torch.float32)
             for dim, bin_logits, value_pred in (("arousal", dims[0], dims[2]),
                                                 ("valence", dims[1], dims[3])):
-                bins = self._field(s.labelled, f"{dim}_bin", idx_l)
-                value = self._field(s.labelled, dim, idx_l)
+                bins = self._field(s.labelled, f"{dim}_bin", b.idx_l)
+                value = self._field(s.labelled, dim, b.idx_l)
                 rated = (torch.isfinite(value).sum() >= 2).float()  # CCC needs >= 2 ratings
                 loss_dim = loss_dim + L.cross_entropy(bin_logits[:n_l], bins) \
                     + rated * L.ccc_loss(value_pred[:n_l], value)
             total = total + cfg.w_dimensional * loss_dim
             logs["dimensional"] = loss_dim.item()
             if use_aux:
-                spk = self._field(s.aux, "speaker", idx_a)
-                gen = self._field(s.aux, "gender", idx_a)
-                loss_spk = L.cross_entropy(speaker_logits[n_l:], spk)
-                loss_gen = L.cross_entropy(gender_logits[n_l:], gen)
+                n_a = len(b.x_a)
+                spk = self._field(s.aux, "speaker", b.idx_a)
+                gen = self._field(s.aux, "gender", b.idx_a)
+                loss_spk = L.cross_entropy(speaker_logits[n_l:n_l + n_a], spk)
+                loss_gen = L.cross_entropy(gender_logits[n_l:n_l + n_a], gen)
                 total = total + cfg.w_speaker * loss_spk + cfg.w_gender * loss_gen
                 logs.update(speaker=loss_spk.item(), gender=loss_gen.item())
+        if consistency:
+            strong_logits = y_logits[-len(x_strong):].float()  # (B_u, K)
+            loss_u = L.pseudo_label_loss(strong_logits, pseudo, keep)
+            total = total + cfg.w_consistency * loss_u
+            logs.update(consistency=loss_u.item(), pseudo_share=float(keep.float().mean()))
         self._update(self.opt, total)
+        return logs
+
+    def pseudo_labels(self, x_u: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """FixMatch's targets (Sohn et al. 2020) for unlabelled segments ``x_u`` (B_u, C, M, T).
+
+        The model's prediction on a segment as it is (the weak view) is a hard pseudo-label
+        where its softmax confidence reaches ``train.confidence``; the supervised phase then
+        asks the same prediction of a strongly augmented copy
+        (:func:`sertutor.losses.strong_augment`).
+
+        Returns
+        -------
+        pseudo : Tensor of int64, shape (B_u,)
+            argmax class of each segment.
+        keep : Tensor of bool, shape (B_u,)
+            Whether the pseudo-label is confident enough to count.
+        x_strong : Tensor, shape (B_u, C, n_mels, T)
+        """
+        with torch.no_grad(), self._autocast():
+            prob = self.net("supervise", x_u)[0].float().softmax(dim=1)  # (B_u, K)
+        confidence, pseudo = prob.max(dim=1)  # (B_u,), (B_u,)
+        x_strong = L.strong_augment(x_u, generator=self.gen)  # (B_u, C, n_mels, T)
+        return pseudo, confidence >= self.cfg.confidence, x_strong
+
+    def train_step(self) -> dict[str, float]:
+        """One step: draw the batches, then run the phases the model has parts for."""
+        self.model.train()
+        b = self.draw_batches()
+        logs: dict[str, float] = {}
+        if self.model.has_decoder:
+            logs.update(self.reconstruction_phase(b))
+        if self.model.has_adversaries:
+            logs.update(self.regularisation_phase(b))
+        logs.update(self.supervised_phase(b))
         self._check_finite(logs)
         return logs
 

@@ -56,7 +56,8 @@ def test_forward_shapes_and_missing_parts(shape, variant):
     x = batch(cfg, b)
     out = model(x)
     parts = VARIANT_PARTS[variant]
-    assert (model.has_decoder, model.has_adversaries, model.has_aux_heads) == tuple(parts)
+    assert (model.has_decoder, model.has_adversaries, model.has_aux_heads,
+            model.has_consistency) == tuple(parts)
 
     assert out.h.shape == (b, m.hidden_dim)
     assert out.y_logits.shape == out.y.shape == (b, m.n_emotions)

@@ -113,6 +113,7 @@ def test_each_variant_runs_its_phases(tiny_low_labels, variant):
     assert ("recon" in logs) == model.has_decoder
     assert ("d_z" in logs and "generator" in logs) == model.has_adversaries
     assert ("speaker" in logs and "gender" in logs) == model.has_aux_heads
+    assert ("consistency" in logs and "pseudo_share" in logs) == model.has_consistency
     assert "emotion" in logs and all(math.isfinite(v) for v in logs.values())
 
 
@@ -123,7 +124,8 @@ def test_unlabelled_stream_is_drawn_only_by_unsupervised_phases(tiny_low_labels,
     trainer._batch = lambda segments: drawn.append(segments) or batch(segments)
     trainer.train_step()
     uses_unlabelled = any(s is tiny_low_labels.streams.unlabelled for s in drawn)
-    assert uses_unlabelled == (trainer.model.has_decoder or trainer.model.has_adversaries)
+    m = trainer.model
+    assert uses_unlabelled == (m.has_decoder or m.has_adversaries or m.has_consistency)
 
 
 def test_full_model_learns_beyond_chance(tiny):

@@ -9,6 +9,7 @@ the same parts; ``ModelConfig.variant`` decides which parts exist::
     aae            x          x          x
     mtl            x                                x
     full           x          x          x          x
+    fixmatch       x       (pseudo-labels on unlabelled audio, no extra parts)
 
 - ``baseline``: a supervised CNN emotion classifier (h -> y logits).
 - ``ae``: plus a decoder reconstructing x from [y, z], so unlabelled audio trains the encoder.
@@ -16,6 +17,9 @@ the same parts; ``ModelConfig.variant`` decides which parts exist::
   AAE of Makhzani et al. (2016).
 - ``mtl``: the baseline plus speaker, gender and arousal/valence heads (supervised multi-task).
 - ``full``: everything, the paper's model.
+- ``fixmatch``: not in the paper; a modern semi-supervised comparison. The baseline CNN, plus
+  a consistency loss on unlabelled audio: confident predictions on a segment become pseudo-
+  labels for a strongly augmented copy of it (Sohn et al., *FixMatch*, NeurIPS 2020).
 
 Parts a variant does not use are not created at all (they are ``None``), so parameter counts
 and state dicts show exactly what each model has. The data flow of ``full``::
@@ -56,6 +60,7 @@ class VariantParts(NamedTuple):
     decoder: bool  # decoder p(x|y,z)
     adversaries: bool  # discriminators D_z and D_y
     aux_heads: bool  # speaker, gender and dimensional heads
+    consistency: bool = False  # pseudo-labels on unlabelled audio (FixMatch-style training)
 
 
 #: The switch table behind ``ModelConfig.variant``.
@@ -65,6 +70,9 @@ VARIANT_PARTS: dict[str, VariantParts] = {
     "aae": VariantParts(decoder=True, adversaries=True, aux_heads=False),
     "mtl": VariantParts(decoder=False, adversaries=False, aux_heads=True),
     "full": VariantParts(decoder=True, adversaries=True, aux_heads=True),
+    # not the paper's: the baseline CNN with FixMatch-style pseudo-labelling, for comparison
+    "fixmatch": VariantParts(decoder=False, adversaries=False, aux_heads=False,
+                             consistency=True),
 }
 assert tuple(VARIANT_PARTS) == MODEL_VARIANTS
 
@@ -201,6 +209,11 @@ class MultiTaskAAE(nn.Module):
     def has_adversaries(self) -> bool:
         """Whether the model has the discriminators D_z and D_y (``aae``, ``full``)."""
         return self.parts.adversaries
+
+    @property
+    def has_consistency(self) -> bool:
+        """Whether training adds the pseudo-label consistency loss (``fixmatch``)."""
+        return self.parts.consistency
 
     @property
     def has_aux_heads(self) -> bool:
