@@ -9,9 +9,11 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
   of their own audio);
 - ``stats``: ``model.pooling = "stats"`` (mean and std over time before h);
 - ``both``: the two together;
-- ``speaker_last``, ``speaker_loss``, ``both_last`` (not run unless asked for): speaker
-  normalisation (and, for ``both_last``, statistics pooling) with ``train.select = "last"``
-  (no selection) or ``"loss"`` (validation loss).
+- ``speaker_last``, ``speaker_loss``, ``both_last``, ``both_loss`` (not run unless asked
+  for): speaker normalisation (and, for ``both_*``, statistics pooling) with
+  ``train.select = "last"`` (no selection) or ``"loss"`` (validation loss);
+- ``both_smooth``, ``both_pooled`` (not run unless asked for): ``both`` with the decoder
+  reconstructing the segment smoothed over 25 or 95 frames (``train.recon_smooth_frames``).
 
 Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
 so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
@@ -60,6 +62,14 @@ SETTINGS: dict[str, dict] = {
     "speaker_loss": {"features__normalise": "speaker", "train__select": "loss"},
     "both_last": {"features__normalise": "speaker", "model__pooling": "stats",
                   "train__select": "last"},
+    # what the decoder reconstructs: the segment smoothed over 25 frames (~1/4 s, longer than
+    # a syllable) or over 95 (almost the whole segment: its average spectrum and slow drift)
+    "both_smooth": {"features__normalise": "speaker", "model__pooling": "stats",
+                    "train__recon_smooth_frames": 25},
+    "both_pooled": {"features__normalise": "speaker", "model__pooling": "stats",
+                    "train__recon_smooth_frames": 95},
+    "both_loss": {"features__normalise": "speaker", "model__pooling": "stats",
+                  "train__select": "loss"},
 }
 #: The settings a plain run screens.
 DEFAULT_SETTINGS = ("today", "speaker", "stats", "both")
@@ -70,10 +80,18 @@ def arm_name(model: str, setting: str) -> str:
     return f"{model}@{setting}"
 
 
+#: Overrides that change only the decoder: a model without one would repeat another arm.
+DECODER_ONLY = {"train__recon_smooth_frames"}
+
+
 def make_arms(settings: list[str], models: list[str], extra: dict | None = None) -> dict:
-    """Sweep arms ``MODEL@SETTING``: the model variant plus the setting's overrides."""
+    """Sweep arms ``MODEL@SETTING``: the model variant plus the setting's overrides (a setting
+    that changes only the decoder is not run for models without one)."""
+    from sertutor.models import VARIANT_PARTS
+
     return {arm_name(m, s): {"variant": m, "overrides": {**SETTINGS[s], **(extra or {})}}
-            for s in settings for m in models}
+            for s in settings for m in models
+            if VARIANT_PARTS[m].decoder or not (DECODER_ONLY & set(SETTINGS[s]))}
 
 
 # ------------------------------------------------------------------------ linear reference
@@ -265,7 +283,7 @@ def _fmt_gain(g: dict | None) -> str:
 
 
 def summarise(rows: list[dict], settings: list[str], models: list[str],
-              fraction: float) -> tuple[dict, str]:
+              fraction: float, baseline_setting: str = "both") -> tuple[dict, str]:
     """The tables: per arm; the method's gain per setting; each change's effect; linear."""
     deep = [r for r in rows if not r["arm"].startswith("linear@")]
     out: dict = {"arms": [], "method_gain": [], "change_effect": [], "linear": []}
@@ -288,16 +306,27 @@ def summarise(rows: list[dict], settings: list[str], models: list[str],
             fu = f"{entry['field_uar_mean']:.3f}" if field else "–"
             lines.append(f"| {arm} | {entry['n']} | {entry['uar_mean']:.3f} ± "
                          f"{entry['uar_std']:.3f} | {fu} | {entry['best_step_mean']:.0f} |")
-    lines += ["", f"## The method's gain: `full` − `baseline` at label fraction {fraction}, "
-              "paired by (fold, seed)", "",
-              "Mean ± standard error of the paired difference (wins / pairs).", "",
-              "| setting | held-out UAR gain | synth-field UAR gain |", "|---|---|---|"]
-    if set(MODELS) <= set(models):
+    lines += ["", f"## Gain over `baseline` at label fraction {fraction}, paired by "
+              "(fold, seed)", "",
+              "Mean ± standard error of the paired difference (wins / pairs). A setting that "
+              "changes only what `baseline` lacks (the decoder's target) is compared with "
+              f"`baseline@{baseline_setting}`.", "",
+              "| model | setting | held-out UAR gain | synth-field UAR gain |",
+              "|---|---|---|---|"]
+    have = {r["arm"] for r in deep}
+    for m in models:
+        if m == "baseline":
+            continue
         for s in settings:
-            g = _gain(deep, arm_name("full", s), arm_name("baseline", s))
-            gf = _gain(deep, arm_name("full", s), arm_name("baseline", s), key="cross")
-            out["method_gain"].append({"setting": s, "held_out": g, "field": gf})
-            lines.append(f"| {s} | {_fmt_gain(g)} | {_fmt_gain(gf)} |")
+            ref = arm_name("baseline", s) if arm_name("baseline", s) in have \
+                else arm_name("baseline", baseline_setting)
+            g = _gain(deep, arm_name(m, s), ref)
+            gf = _gain(deep, arm_name(m, s), ref, key="cross")
+            if g is None:
+                continue
+            out["method_gain"].append({"model": m, "setting": s, "reference": ref,
+                                       "held_out": g, "field": gf})
+            lines.append(f"| {m} | {s} | {_fmt_gain(g)} | {_fmt_gain(gf)} |")
     lines += ["", "## Each change's effect on each model: setting − `today`, paired", "",
               "| model | setting | held-out UAR gain | synth-field UAR gain |",
               "|---|---|---|---|"]
@@ -351,6 +380,9 @@ def main() -> None:
                         choices=list(SETTINGS))
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     parser.add_argument("--fraction", type=float, default=0.1)
+    parser.add_argument("--baseline-setting", default="both", choices=list(SETTINGS),
+                        help="the baseline a setting without its own baseline arm is "
+                             "compared with")
     parser.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--device", default="cpu")
@@ -433,7 +465,8 @@ def main() -> None:
                                   seeds=args.seeds, device=args.device, workers=args.workers,
                                   name=args.name, skip=done, test_corpora=(FIELD,))
     rows.sort(key=lambda r: (r["arm"], r["fraction"], r["fold"], r["seed"]))
-    summary, md = summarise(rows, args.settings, args.models, args.fraction)
+    summary, md = summarise(rows, args.settings, args.models, args.fraction,
+                            baseline_setting=args.baseline_setting)
     seconds = round(time.perf_counter() - t0, 1)
     import torch
 
