@@ -37,7 +37,7 @@ import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import torch
 import torch.nn as nn
@@ -183,39 +183,68 @@ class PrintLogger(Callback):
               flush=True)
 
 
+class DiscriminatorLogits(NamedTuple):
+    """What the ``"discriminate"`` phase returns: D's logits, each (B,)."""
+
+    z_real: torch.Tensor  # D_z on samples of the Gaussian prior
+    z_fake: torch.Tensor  # D_z on encoder codes z
+    y_real: torch.Tensor  # D_y on one-hot samples of the categorical prior
+    y_fake: torch.Tensor  # D_y on encoder codes y
+
+
+class GeneratorLogits(NamedTuple):
+    """What the ``"generate"`` phase returns: D's logits of the encoder's own codes."""
+
+    z: torch.Tensor  # (B_all,) D_z on q(z|x) of all audio
+    y: torch.Tensor  # (n_emo,) D_y on q(y|x) of the emotion corpus only
+
+
+class HeadOutputs(NamedTuple):
+    """What the ``"supervise"`` phase returns; the auxiliary outputs are None without heads."""
+
+    y_logits: torch.Tensor  # (B, n_emotions)
+    speaker_logits: torch.Tensor | None = None  # (B, n_speakers)
+    gender_logits: torch.Tensor | None = None  # (B, 2)
+    arousal_logits: torch.Tensor | None = None  # (B, n_bins)
+    valence_logits: torch.Tensor | None = None  # (B, n_bins)
+    arousal: torch.Tensor | None = None  # (B,)
+    valence: torch.Tensor | None = None  # (B,)
+
+
 class _Phases(nn.Module):
     """Routes every phase through one ``forward`` so DistributedDataParallel sees it.
 
     DDP synchronises gradients only for computations that go through the wrapped module's
     ``forward``; the AAE's phases call different parts (encoder, decoder, discriminators), so
-    this wrapper dispatches on the phase name. Without DDP it is a thin, free indirection.
+    this wrapper dispatches on the phase name and returns named tuples. Without DDP it is a
+    thin, free indirection.
     """
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, phase: str, *args):
+    def forward(self, phase: str, x: torch.Tensor | None = None, *, n_emotion: int = 0,
+                z_real: torch.Tensor | None = None, z_fake: torch.Tensor | None = None,
+                y_real: torch.Tensor | None = None, y_fake: torch.Tensor | None = None):
         m = self.model
-        if phase == "reconstruct":  # x -> reconstruction
-            (x,) = args
+        if phase == "reconstruct":  # x -> reconstruction (B, C, n_mels, T)
             codes = m.encode(x)
             return m.decode(codes.y, codes.z)
-        if phase == "discriminate":  # detached codes and prior samples -> four logits
-            z_fake, y_fake, z_real, y_real = args
-            return (m.discriminate_z(z_real), m.discriminate_z(z_fake),
-                    m.discriminate_y(y_real), m.discriminate_y(y_fake))
+        if phase == "discriminate":  # detached codes and prior samples -> D logits
+            return DiscriminatorLogits(z_real=m.discriminate_z(z_real),
+                                       z_fake=m.discriminate_z(z_fake),
+                                       y_real=m.discriminate_y(y_real),
+                                       y_fake=m.discriminate_y(y_fake))
         if phase == "generate":  # x -> D logits of its codes (the encoder tries to fool D)
-            x, n_emotion = args
             codes = m.encode(x)
-            return m.discriminate_z(codes.z), m.discriminate_y(codes.y[:n_emotion])
+            return GeneratorLogits(z=m.discriminate_z(codes.z),
+                                   y=m.discriminate_y(codes.y[:n_emotion]))
         if phase == "supervise":  # x -> the head outputs the supervised losses use
-            (x,) = args
             out = m(x, reconstruct=False)
-            if not m.has_aux_heads:
-                return (out.y_logits,)
-            return (out.y_logits, out.speaker_logits, out.gender_logits, out.arousal_logits,
-                    out.valence_logits, out.arousal, out.valence)
+            return HeadOutputs(out.y_logits, out.speaker_logits, out.gender_logits,
+                               out.arousal_logits, out.valence_logits, out.arousal,
+                               out.valence)
         raise ValueError(f"unknown phase {phase!r}")
 
 
@@ -366,18 +395,18 @@ class Trainer:
         y_real = sample_categorical_prior(n_emo, y_fake.shape[1],
                                           generator=self.gen).to(self.device)
         with self._autocast():
-            dz_real, dz_fake, dy_real, dy_fake = self.net("discriminate", z_fake, y_fake,
-                                                          z_real, y_real)
-        loss_dz = L.discriminator_loss(dz_real, dz_fake)
-        loss_dy = L.discriminator_loss(dy_real, dy_fake)
+            d = self.net("discriminate", z_real=z_real, z_fake=z_fake, y_real=y_real,
+                         y_fake=y_fake)
+        loss_dz = L.discriminator_loss(d.z_real, d.z_fake)
+        loss_dy = L.discriminator_loss(d.y_real, d.y_fake)
         self._update(self.opt_disc, loss_dz + loss_dy)
         logs = {"d_z": loss_dz.item(), "d_y": loss_dy.item(),
-                "acc_d_z": L.discriminator_accuracy(dz_real, dz_fake),
-                "acc_d_y": L.discriminator_accuracy(dy_real, dy_fake)}
+                "acc_d_z": L.discriminator_accuracy(d.z_real, d.z_fake),
+                "acc_d_y": L.discriminator_accuracy(d.y_real, d.y_fake)}
 
         with self._autocast():
-            gz_fake, gy_fake = self.net("generate", x_all, n_emo)
-        loss_g = L.generator_loss(gz_fake) + L.generator_loss(gy_fake)
+            g = self.net("generate", x_all, n_emotion=n_emo)
+        loss_g = L.generator_loss(g.z) + L.generator_loss(g.y)
         self._update(self.opt, self.cfg.w_adv * loss_g)
         logs["generator"] = loss_g.item()
         return logs
@@ -396,16 +425,16 @@ class Trainer:
         x_sup = torch.cat(parts)  # (B_sup, C, n_mels, T): labelled, [aux], [strong views]
         with self._autocast():
             heads = self.net("supervise", x_sup)
-        y_logits, n_l = heads[0], len(b.x_l)
+        y_logits, n_l = heads.y_logits, len(b.x_l)
         loss_emotion = L.cross_entropy(y_logits[:n_l], self._field(s.labelled, "emotion",
                                                                      b.idx_l))
         total = cfg.w_emotion * loss_emotion
         logs = {"emotion": loss_emotion.item()}
         if m.has_aux_heads:
-            _, speaker_logits, gender_logits, *dims = heads
             loss_dim = y_logits.new_zeros((), dtype=torch.float32)
-            for dim, bin_logits, value_pred in (("arousal", dims[0], dims[2]),
-                                                ("valence", dims[1], dims[3])):
+            for dim, bin_logits, value_pred in (
+                    ("arousal", heads.arousal_logits, heads.arousal),
+                    ("valence", heads.valence_logits, heads.valence)):
                 bins = self._field(s.labelled, f"{dim}_bin", b.idx_l)
                 value = self._field(s.labelled, dim, b.idx_l)
                 rated = (torch.isfinite(value).sum() >= 2).float()  # CCC needs >= 2 ratings
@@ -417,8 +446,8 @@ class Trainer:
                 n_a = len(b.x_a)
                 spk = self._field(s.aux, "speaker", b.idx_a)
                 gen = self._field(s.aux, "gender", b.idx_a)
-                loss_spk = L.cross_entropy(speaker_logits[n_l:n_l + n_a], spk)
-                loss_gen = L.cross_entropy(gender_logits[n_l:n_l + n_a], gen)
+                loss_spk = L.cross_entropy(heads.speaker_logits[n_l:n_l + n_a], spk)
+                loss_gen = L.cross_entropy(heads.gender_logits[n_l:n_l + n_a], gen)
                 total = total + cfg.w_speaker * loss_spk + cfg.w_gender * loss_gen
                 logs.update(speaker=loss_spk.item(), gender=loss_gen.item())
         if consistency:
@@ -447,7 +476,7 @@ class Trainer:
         x_strong : Tensor, shape (B_u, C, n_mels, T)
         """
         with torch.no_grad(), self._autocast():
-            prob = self.net("supervise", x_u)[0].float().softmax(dim=1)  # (B_u, K)
+            prob = self.net("supervise", x_u).y_logits.float().softmax(dim=1)  # (B_u, K)
         confidence, pseudo = prob.max(dim=1)  # (B_u,), (B_u,)
         x_strong = L.strong_augment(x_u, generator=self.gen)  # (B_u, C, n_mels, T)
         return pseudo, confidence >= self.cfg.confidence, x_strong
