@@ -15,8 +15,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-
 from .storage import atomic_write_text
+from .widgets.confusion import ConfusionMatrix
+from .widgets.figures import training_curves_figure
+from .widgets.latent import LatentExplorer
 
 __all__ = ["write_report"]
 
@@ -43,10 +45,6 @@ def write_report(path: str | Path, *, trainer, data, metrics: dict[str, Any]) ->
     The figures are the widgets' static figures (:mod:`sertutor.widgets`), so the report and
     the notebooks draw the same pictures.
     """
-    from .widgets.confusion import ConfusionMatrix
-    from .widgets.figures import training_curves_figure
-    from .widgets.latent import LatentExplorer
-
     name = str(metrics.get("config", {}).get("model", {}).get("variant", "model"))
     figs = [("Confusion matrix, held-out speakers",
              ConfusionMatrix.from_confusion(metrics["confusion"], labels=metrics["labels"],

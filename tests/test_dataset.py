@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-import sertutor.data.dataset as ds
+import sertutor.data.extract as extract
 from sertutor.audio import write_wav
 from sertutor.config import FeatureConfig
 from sertutor.data.dataset import (FeatureSet, LabelMaps, SegmentSet, cache_path,
@@ -75,13 +75,13 @@ def test_extract_features_aligned_with_manifest(manifest, tmp_path):
 
 def test_cache_hit_invalidation_and_no_temp_files(manifest, tmp_path, monkeypatch):
     calls = []
-    real = ds.log_mel
+    real = extract.log_mel
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ds, "log_mel", counting)
+    monkeypatch.setattr(extract, "log_mel", counting)  # where extract_features looks it up
     first = _extract(manifest, tmp_path)
     n_first = len(calls)
     assert n_first > 0 and first.cache_file.is_file()
@@ -125,7 +125,7 @@ def test_interrupted_cache_write_leaves_nothing(manifest, tmp_path, monkeypatch)
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ds.np, "savez", boom)
+    monkeypatch.setattr(np, "savez", boom)
     with pytest.raises(KeyboardInterrupt):
         _extract(manifest, tmp_path)
     assert list(tmp_path.iterdir()) == []

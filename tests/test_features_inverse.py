@@ -92,6 +92,24 @@ def test_shapes_batching_numpy_and_determinism(voice):
     torch.testing.assert_close(module(ref[1]), single)
 
 
+@pytest.mark.parametrize("cfg", [CFG, FeatureConfig(power=1.0, n_mels=40, f_min=50.0)])
+def test_equals_torchaudio_inverse_mel_scale_and_griffin_lim(voice, cfg):
+    """The function computes what torchaudio's two transforms compute, to the last bit."""
+    import torchaudio.transforms as AT
+
+    ref = _db(voice, cfg)  # (1, n_mels, T)
+    inverse_mel = AT.InverseMelScale(n_stft=cfg.n_fft // 2 + 1, n_mels=cfg.n_mels,
+                                     sample_rate=cfg.sample_rate, f_min=cfg.f_min,
+                                     f_max=cfg.f_max, norm="slaney", mel_scale="slaney")
+    griffin_lim = AT.GriffinLim(n_fft=cfg.n_fft, n_iter=8, win_length=cfg.win_length,
+                                hop_length=cfg.hop_length, power=cfg.power, momentum=0.9,
+                                rand_init=False)
+    mel = torch.pow(10.0, ref / (10.0 if cfg.power == 2.0 else 20.0))  # dB -> mel power
+    expected = griffin_lim(inverse_mel(mel))  # (1, N)
+    ours = log_mel_to_audio(ref, config=cfg, n_iter=8, momentum=0.9)
+    assert torch.equal(ours, expected)
+
+
 @pytest.mark.parametrize("bad, kwargs, match", [
     (torch.zeros(40, 50), {}, "n_mels=64"),
     (torch.zeros(1, 1, 64, 50), {}, "log_mel must have shape"),

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sertutor.config import get_config
-from sertutor.data import dataset
+from sertutor.data import dataset, extract
 from sertutor.data.manifest import make_manifest
 
 
@@ -28,14 +28,14 @@ def test_batches_bounded_by_padded_samples_give_the_same_features(monkeypatch):
     df = _manifest([1.0, 1.5, 2.0, 7.0, 2.5, 0.8])
     ref = dataset.extract_features(df, config=cfg, cache=False, progress=False)
     sizes = []
-    real = dataset.log_mel
+    real = extract.log_mel
 
     def spy(x, **kw):
         sizes.append(tuple(x.shape))
         return real(x, **kw)
 
-    monkeypatch.setattr(dataset, "log_mel", spy)
-    monkeypatch.setattr(dataset, "MAX_BATCH_SAMPLES", 16000 * 8)  # 8 s of padded audio
+    monkeypatch.setattr(extract, "log_mel", spy)  # the module that defines extract_features
+    monkeypatch.setattr(extract, "MAX_BATCH_SAMPLES", 16000 * 8)  # 8 s of padded audio
     small = dataset.extract_features(df, config=cfg, cache=False, progress=False)
     assert all(b * n <= 16000 * 8 or b == 1 for b, n in sizes), sizes
     assert len(sizes) > 1

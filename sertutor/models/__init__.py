@@ -11,13 +11,13 @@ from .aae import VARIANT_PARTS, AAEOutput, Codes, MultiTaskAAE, VariantParts
 from .decoder import Decoder, UpBlock
 from .discriminators import (CategoricalPriorDiscriminator, GaussianPriorDiscriminator,
                              PriorDiscriminator, sample_categorical_prior, sample_gaussian_prior)
-from .encoder import ConvBlock, Encoder, LatentSplit, pooled_size
+from .encoder import ConvBlock, Encoder, LatentSplit, feature_map_shape, pooled_size
 from .heads import (ClassifierHead, DimensionalHead, DimensionalOutput, GenderHead,
                     SpeakerHead)
 
 __all__ = [
     "MultiTaskAAE", "AAEOutput", "Codes", "VARIANT_PARTS", "VariantParts",
-    "Encoder", "LatentSplit", "ConvBlock", "pooled_size",
+    "Encoder", "LatentSplit", "ConvBlock", "pooled_size", "feature_map_shape",
     "Decoder", "UpBlock",
     "PriorDiscriminator", "GaussianPriorDiscriminator", "CategoricalPriorDiscriminator",
     "sample_gaussian_prior", "sample_categorical_prior",

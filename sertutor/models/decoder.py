@@ -28,7 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..config import FeatureConfig, ModelConfig
-from .encoder import NEG_SLOPE, pooled_size
+from .encoder import NEG_SLOPE, feature_map_shape
 
 __all__ = ["UpBlock", "Decoder"]
 
@@ -58,12 +58,9 @@ class Decoder(nn.Module):
 
     def __init__(self, model: ModelConfig, features: FeatureConfig):
         super().__init__()
-        n_blocks = len(model.channels)
         self.out_shape = (features.n_channels, features.n_mels, features.segment_frames)
-        # the encoder's last feature map, which the decoder starts from
-        self.start_shape = (model.channels[-1],
-                            pooled_size(features.n_mels, n_blocks),
-                            pooled_size(features.segment_frames, n_blocks))
+        # the encoder's last feature map, which the decoder starts from: (c_L, m_L, t_L)
+        self.start_shape = feature_map_shape(model, features)
         c_last, m_last, t_last = self.start_shape
         self.from_codes = nn.Linear(model.n_emotions + model.z_dim, c_last * m_last * t_last)
         # encoder widths (16, 32, 64) -> up blocks 64->32, 32->16, 16->16, then 16 -> C

@@ -23,8 +23,9 @@ others (they are zeros, the corpus or speaker mean, as in ``"flatten"``).
 
 Sizes that are not divisible by 2^L are fine: the pools use ``ceil_mode=True``, so an odd
 length 2k+1 becomes k+1 (the last row/column is pooled on its own) and nothing is dropped.
-:func:`pooled_size` does the same arithmetic, so the flattened size is known without a dummy
-forward pass, and the decoder can undo it exactly.
+:func:`pooled_size` does the same arithmetic and :func:`feature_map_shape` applies it to both
+axes, so the flattened size is known without a dummy forward pass, and the decoder starts from
+exactly that shape.
 
 The latent split lives in its own module, :class:`LatentSplit`, because it is the heart of the
 semi-supervised AAE (Makhzani et al. 2016, section 5): from h it reads
@@ -43,7 +44,8 @@ import torch.nn.functional as F
 
 from ..config import FeatureConfig, ModelConfig
 
-__all__ = ["NEG_SLOPE", "POOLINGS", "ConvBlock", "pooled_size", "Encoder", "LatentSplit"]
+__all__ = ["NEG_SLOPE", "POOLINGS", "ConvBlock", "pooled_size", "feature_map_shape", "Encoder",
+           "LatentSplit"]
 
 #: Slope of LeakyReLU for negative inputs, used throughout the models (as in most GAN/AAE code):
 #: a small gradient for negative pre-activations keeps units from dying.
@@ -62,6 +64,24 @@ def pooled_size(n: int, n_blocks: int) -> int:
     for _ in range(n_blocks):
         n = (n + 1) // 2  # ceil(n / 2): an odd last row/column is pooled on its own
     return n
+
+
+def feature_map_shape(model: ModelConfig, features: FeatureConfig) -> tuple[int, int, int]:
+    """``(c_L, m_L, t_L)``: the shape of one segment's last encoder feature map.
+
+    ``c_L`` is the last conv block's width, ``m_L`` and ``t_L`` the mel and frame axes after
+    ``len(model.channels)`` halvings (:func:`pooled_size`). The encoder flattens or pools this
+    map; the decoder starts from a map of this shape.
+
+    >>> from sertutor.config import FeatureConfig, ModelConfig
+    >>> feature_map_shape(ModelConfig(channels=(16, 32, 64)),
+    ...                   FeatureConfig(n_mels=64, segment_frames=50))
+    (64, 8, 7)
+    """
+    n_blocks = len(model.channels)
+    return (model.channels[-1],
+            pooled_size(features.n_mels, n_blocks),
+            pooled_size(features.segment_frames, n_blocks))
 
 
 class ConvBlock(nn.Sequential):
@@ -111,10 +131,7 @@ class Encoder(nn.Module):
         widths = (features.n_channels, *model.channels)  # e.g. (1, 16, 32, 64)
         self.blocks = nn.Sequential(*[ConvBlock(c_in, c_out)
                                       for c_in, c_out in zip(widths[:-1], widths[1:])])
-        n_blocks = len(model.channels)
-        self.feature_shape = (model.channels[-1],
-                              pooled_size(features.n_mels, n_blocks),
-                              pooled_size(features.segment_frames, n_blocks))
+        self.feature_shape = feature_map_shape(model, features)  # (c_L, m_L, t_L)
         c_last, m_last, t_last = self.feature_shape
         self.pooling = getattr(model, "pooling", "flatten")
         if self.pooling == "flatten":

@@ -14,6 +14,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .. import pipeline
+from ..data.manifest import EMOTIONS
+from ..storage import data_dir
+
+# evaluate and jobs are imported in the functions that use them: they import torch (seconds),
+# and ``sertutor tutorials grade`` / ``prepare`` import this module at start-up (through
+# sertutor.teaching) without scoring or training a model.
+
 __all__ = ["available", "load", "load_or_train", "path", "recorded_metrics", "rescore"]
 
 _HERE = Path(__file__).resolve().parent
@@ -35,9 +43,7 @@ def path(name: str = "classroom") -> Path:
 def load(name: str = "classroom", *, device: str = "cpu"):
     """Load a shipped model; returns ``(model, config, meta)`` like
     :func:`sertutor.pipeline.load_trained` (weights-only loading)."""
-    from ..pipeline import load_trained
-
-    return load_trained(path(name), device=device)
+    return pipeline.load_trained(path(name), device=device)
 
 
 def recorded_metrics(name: str = "classroom") -> dict:
@@ -54,14 +60,12 @@ def rescore(name: str = "classroom", *, device: str = "cpu", return_metrics: boo
     value means the installed packages compute different features or predictions.
     ``sertutor doctor`` runs this. With ``return_metrics``, returns ``(metrics, data)``.
     """
-    from ..data.manifest import EMOTIONS
-    from ..evaluate import evaluate_segments
-    from ..pipeline import prepare_data
+    from ..evaluate import evaluate_segments  # torch: see the note at the top
 
     model, config, _ = load(name, device=device)
     test = recorded_metrics(name)["test"]
-    data = prepare_data(config, aux_corpus=None, fold=test["fold"], n_folds=test["n_folds"],
-                        progress=False)
+    data = pipeline.prepare_data(config, aux_corpus=None, fold=test["fold"],
+                                 n_folds=test["n_folds"], progress=False)
     metrics = evaluate_segments(model, data.test, emotions=EMOTIONS)
     return (metrics, data) if return_metrics else metrics["uar"]
 
@@ -79,11 +83,9 @@ def load_or_train(name: str = "classroom", *, train: bool = False, out_dir=None,
     """
     if not train:
         return load(name, device=device)
-    from ..jobs import run
-    from ..pipeline import load_trained
-    from ..storage import data_dir
+    from ..jobs import run  # torch: see the note at the top
 
     path(name)  # the name must be a shipped model's preset
     out = data_dir() / "runs" / name if out_dir is None else out_dir
     run(name, out_dir=out, device=device, overwrite=True)
-    return load_trained(Path(out) / "checkpoint.pt", device=device)
+    return pipeline.load_trained(Path(out) / "checkpoint.pt", device=device)

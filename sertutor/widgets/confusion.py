@@ -20,9 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..audio import SAMPLE_RATE, AudioError, check_waveform, load_audio
 from ..data.manifest import EMOTIONS, EMOTIONS_EXTENDED
 from .figures import ClickableFigure, confusion_comparison_figure, confusion_scores
 from .utterances import Utterances, collect_utterances
+
+# ipywidgets and IPython are imported where the widget is built or shown: they take seconds to
+# load, and the HTML report (``sertutor train``) draws the static figure without them.
 
 __all__ = ["ConfusionMatrix"]
 
@@ -372,8 +376,6 @@ class ConfusionMatrix(ClickableFigure):
     def _player_html(self, i: int) -> str:
         """An audio player for utterance ``i``, or a short reason why there is none."""
         from IPython.display import Audio
-
-        from ..audio import SAMPLE_RATE, AudioError, check_waveform, load_audio
 
         try:
             if isinstance(self.utterances, Utterances):

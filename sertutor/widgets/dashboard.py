@@ -44,7 +44,10 @@ from typing import Any
 import numpy as np
 
 from ..train import Callback
-from .figures import PANELS, trailing_mean
+from .figures import PANELS, trailing_mean, training_curves_figure
+
+# plotly, ipywidgets and IPython are imported where a dashboard is built or shown: they take
+# seconds to load, and importing this module (for the Callback) should not.
 
 __all__ = ["EVAL_KEYS", "PANELS", "TrainingDashboard", "trailing_mean"]
 
@@ -154,8 +157,6 @@ class TrainingDashboard(Callback):
     def _empty_figure(self):
         """The layout of ``training_curves_figure`` with one empty trace per curve."""
         import plotly.graph_objects as go
-
-        from .figures import training_curves_figure
 
         fig = training_curves_figure([], [], smooth=self.smooth)  # layout only, no traces
         self._trace_of: dict[str, int] = {}

@@ -14,6 +14,9 @@ from typing import Any
 
 import numpy as np
 
+# plotly, sklearn and umap are imported in the functions that use them: each takes seconds to
+# load, and a function needs at most two of them.
+
 __all__ = [
     "CATEGORY_COLOURS",
     "ClickableFigure",

@@ -25,9 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from ..audio import AudioError
 from .figures import (ClickableFigure, embed_2d, group_rare_categories, latent_figure,
                       sync_figure, utterance_figure)
 from .utterances import Utterances, collect_utterances
+
+# plotly, ipywidgets and IPython are imported where they are used: they take seconds to load,
+# and the HTML report (``sertutor train``) draws the static map with plotly alone.
 
 __all__ = ["COLOR_BY", "MAX_LEGEND", "PROJECTIONS", "REPRESENTATIONS", "SUBSET_BY",
            "LatentExplorer"]
@@ -358,8 +362,6 @@ class LatentExplorer(ClickableFigure):
             (n_mels, T) or None, ``audio`` (waveform, sample_rate) or None, ``message``.
         """
         from IPython.display import Audio
-
-        from ..audio import AudioError
 
         u = self.utterances
         if not isinstance(i, (int, np.integer)) or not 0 <= int(i) < len(u):

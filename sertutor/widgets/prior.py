@@ -37,8 +37,21 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import torch
 
+from ..config import Config
+from ..data.corpora import load_corpus
+from ..data.extract import extract_features
+from ..data.manifest import EMOTIONS
+from ..data.segments import SegmentSet, make_segments
+from ..features import NormStats, log_mel_to_audio
+from ..models import sample_gaussian_prior
+from ..pipeline import corpus_norm_stats
 from .figures import resend_trace_names, waveform_envelope
+
+# plotly, ipywidgets and IPython are imported where the widget is built or shown: they take
+# seconds to load.
 
 __all__ = ["PriorSampler"]
 
@@ -48,8 +61,6 @@ _BINS = 30  # histogram bins over [-z_range, z_range] prior standard deviations
 @contextlib.contextmanager
 def _eval_mode(model) -> Iterator[None]:
     """Evaluation mode (no dropout) and no gradients; the model's mode is restored after."""
-    import torch
-
     was_training = model.training
     model.eval()
     try:
@@ -105,11 +116,6 @@ class PriorSampler:
     def __init__(self, model, *, config, meta: dict | None = None, source: Any = None,
                  seed: int = 0, n_iter: int = 32, max_segments: int = 400,
                  z_range: float = 4.0):
-        import torch
-
-        from ..config import Config
-        from ..features import NormStats
-
         if not isinstance(model, torch.nn.Module) or not hasattr(model, "model_config"):
             raise TypeError(f"model must be a sertutor MultiTaskAAE (pretrained.load returns "
                             f"one), got {type(model).__name__}")
@@ -169,8 +175,6 @@ class PriorSampler:
 
     @staticmethod
     def _default_labels(k: int) -> list[str]:
-        from ..data.manifest import EMOTIONS
-
         return list(EMOTIONS[:k]) if k <= len(EMOTIONS) else [f"emotion {i}" for i in range(k)]
 
     # -------------------------------------------------------------------------- source
@@ -179,23 +183,14 @@ class PriorSampler:
         return p.device if p is not None else "cpu"
 
     def _segments_of(self, manifest, name: str):
-        from ..data.dataset import extract_features, make_segments
-
         fs = extract_features(manifest, config=self.config.features, progress=False)
         if len(fs) == 0:
             raise ValueError(f"source {name!r}: no utterance could be read")
-        from ..pipeline import corpus_norm_stats
-
         return make_segments(fs, stats=corpus_norm_stats(self.meta, name, fs.features,
                                                           manifest=fs.manifest)[0])
 
     def _encode_source(self, source: Any) -> np.ndarray | None:
         """Codes z (n, z_dim) of (a random subset of) the source's segments."""
-        import pandas as pd
-        import torch
-
-        from ..data.dataset import SegmentSet
-
         z_dim = self.model.model_config.z_dim
         if source is None:
             return None
@@ -213,8 +208,6 @@ class PriorSampler:
         elif isinstance(source, SegmentSet):
             segs = source
         elif isinstance(source, str):
-            from ..data.corpora import load_corpus
-
             segs = self._segments_of(load_corpus(source, preset=self.config), source)
         elif isinstance(source, pd.DataFrame):
             if source.empty:
@@ -373,8 +366,6 @@ class PriorSampler:
 
         Draws beyond the sliders' range (|z| > z_range standard deviations, rare) are clipped.
         """
-        from ..models import sample_gaussian_prior
-
         z = sample_gaussian_prior(1, len(self.z), std=self.prior_std, generator=self._gen)
         z = z[0].clamp(-self.z_limit, self.z_limit).numpy()  # (z_dim,)
         self.set(z=z)
@@ -382,8 +373,6 @@ class PriorSampler:
 
     def _decode(self) -> np.ndarray:
         """The decoded segment of (emotion, z) in dB, static channel: (n_mels, T)."""
-        import torch
-
         k = self.labels.index(self.emotion)
         dev = self._device()
         y = torch.zeros(1, len(self.labels), device=dev)
@@ -396,8 +385,6 @@ class PriorSampler:
     def _render(self) -> None:
         """Decode, invert to sound, redraw the figure and the player."""
         from IPython.display import Audio
-
-        from ..features import log_mel_to_audio
 
         self.logmel = self._decode()  # (n_mels, T)
         self._wave = log_mel_to_audio(self.logmel, config=self.config.features,

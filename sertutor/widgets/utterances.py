@@ -24,6 +24,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
+
+from ..audio import check_waveform, load_audio
+from ..data.cache import cache_path
+from ..data.corpora import load_corpus
+from ..data.extract import extract_features
+from ..data.labels import LabelMaps
+from ..data.manifest import EMOTIONS, validate_manifest
+from ..data.segments import SEGMENT_TENSORS, SegmentSet, make_segments
+from ..evaluate import pool_utterances, predict
+from ..pipeline import PreparedData, corpus_norm_stats
 
 __all__ = ["Utterances", "collect_utterances", "overlap_add"]
 
@@ -66,13 +77,9 @@ def overlap_add(segments: np.ndarray, mask: np.ndarray, *, hop: int) -> np.ndarr
 
 def _concat_segments(parts: Sequence[Any]):
     """One SegmentSet from several, utterance indices offset so they stay distinct."""
-    import torch
-
-    from ..data.dataset import _TENSORS, SegmentSet
-
-    fields, offset = {k: [] for k in _TENSORS}, 0
+    fields, offset = {k: [] for k in SEGMENT_TENSORS}, 0
     for seg in parts:
-        for k in _TENSORS:
+        for k in SEGMENT_TENSORS:
             value = getattr(seg, k)
             fields[k].append(value + offset if k == "utt" else value)
         offset += seg.n_utterances
@@ -81,8 +88,6 @@ def _concat_segments(parts: Sequence[Any]):
 
 def _take(segments, rows: np.ndarray):
     """The segments of utterances ``rows`` (sorted ints), renumbered 0..len(rows)-1."""
-    import torch
-
     utt = segments.utt.cpu().numpy()  # (N_seg,)
     position = np.full(max(segments.n_utterances, int(utt.max()) + 1 if len(utt) else 0), -1)
     position[rows] = np.arange(len(rows))
@@ -177,8 +182,6 @@ class Utterances:
 
         Raises :class:`sertutor.audio.AudioError` (naming the file) if it cannot be read.
         """
-        from ..audio import check_waveform, load_audio
-
         row = self.manifest.iloc[self._check_index(i)]
         audio = row["audio"]
         if audio is not None and not (isinstance(audio, float) and np.isnan(audio)):
@@ -194,8 +197,6 @@ class Utterances:
     def reconstruction(self, i: int) -> np.ndarray | None:
         """The decoder's reconstruction of utterance ``i``, shape (n_mels, T); None without a
         decoder (variants ``baseline`` and ``mtl``)."""
-        import torch
-
         rows = self._segment_rows(self._check_index(i))
         if not self.has_decoder:
             return None
@@ -215,8 +216,6 @@ class Utterances:
     def probabilities(self, model) -> np.ndarray:
         """Pooled emotion posteriors (U, K) of another ``model`` on the same segments (e.g. to
         compare a baseline with the full model on exactly these utterances)."""
-        from ..evaluate import pool_utterances, predict
-
         if len(self) == 0:
             return np.zeros((0, len(self.labels)))
         out = predict(model, self.segments)
@@ -259,10 +258,6 @@ def _from_prepared(data, parts: Sequence[str], max_utterances: int | None, seed:
 def _from_manifest(model, manifest: pd.DataFrame, *, spec: str | None, meta, labels,
                    max_utterances: int | None, seed: int, progress: bool, data_dir):
     """Features and segments of (a sample of) a manifest, normalised as the model expects."""
-    from ..data.dataset import LabelMaps, cache_path, extract_features, make_segments
-    from ..data.manifest import validate_manifest
-    from ..pipeline import corpus_norm_stats
-
     validate_manifest(manifest, name="source")
     if len(manifest) == 0:
         raise ValueError("source: the manifest has no utterances")
@@ -327,10 +322,6 @@ def collect_utterances(model, source, *, config=None, meta: dict | None = None,
     -------
     Utterances
     """
-    from ..data.manifest import EMOTIONS
-    from ..evaluate import pool_utterances, predict
-    from ..pipeline import PreparedData
-
     if isinstance(source, Utterances):
         return source
     if not hasattr(model, "model_config"):
@@ -348,8 +339,6 @@ def collect_utterances(model, source, *, config=None, meta: dict | None = None,
     elif isinstance(source, (str, pd.DataFrame)):
         spec = source if isinstance(source, str) else None
         if spec is not None:
-            from ..data.corpora import load_corpus
-
             manifest = load_corpus(spec, preset=config if config is not None else "classroom",
                                    data_dir=data_dir)
         else:

@@ -24,8 +24,16 @@ import html
 from typing import Any
 
 import numpy as np
+import torch
 
+from ..config import FeatureConfig
+from ..data.manifest import EMOTIONS_EXTENDED, GENDERS
+from ..data.voice import SAMPLE_RATE, synthesize_voice
+from ..features import log_mel
 from .figures import waveform_envelope
+
+# plotly, ipywidgets and IPython are imported where the widget is built or shown: they take
+# seconds to load.
 
 __all__ = ["RANGES", "VoiceLab", "voice_cues"]
 
@@ -101,9 +109,6 @@ class VoiceLab:
     """
 
     def __init__(self, *, seed: int = 0, duration_s: float = 2.0, features=None):
-        from ..config import FeatureConfig
-        from ..data.voice import SAMPLE_RATE
-
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative int, got {seed!r}")
         if isinstance(duration_s, bool) or not isinstance(duration_s, (int, float)) \
@@ -128,8 +133,6 @@ class VoiceLab:
         import ipywidgets as widgets
         import plotly.graph_objects as go
         from plotly.subplots import make_subplots
-
-        from ..data.manifest import EMOTIONS_EXTENDED, GENDERS
 
         fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
                             row_heights=[0.25, 0.45, 0.30],
@@ -219,8 +222,6 @@ class VoiceLab:
         (``"female"`` / ``"male"``), ``seed`` (the sentence). Numeric values must lie within
         the sliders' ranges (:data:`RANGES`).
         """
-        from ..data.manifest import EMOTIONS_EXTENDED, GENDERS
-
         unknown = set(values) - set(_DEFAULTS)
         if unknown:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; choose from "
@@ -270,11 +271,7 @@ class VoiceLab:
 
     def _render(self) -> None:
         """Synthesise with the current settings; redraw the figure, readout and player."""
-        import torch
         from IPython.display import Audio
-
-        from ..data.voice import synthesize_voice
-        from ..features import log_mel
 
         s = self.settings
         self.audio, info = synthesize_voice(

@@ -1,0 +1,71 @@
+"""Log-mel features: from waveforms to the segments a model reads, and back to sound.
+
+The package follows torchaudio's split: each step is a plain function, and where a step
+holds tensors (a window, a filterbank) a thin ``nn.Module`` wraps the same function with
+them as buffers. One module per concern:
+
+====================================  ===================================================
+:mod:`~sertutor.features.logmel`      :func:`log_mel` (module form :class:`LogMel`):
+                                      STFT, mel filterbank, decibels, per-utterance
+                                      ``top_db`` clip, optional :func:`deltas`; batched on
+                                      the CPU or a GPU. :func:`log_mel_librosa`: the same
+                                      numbers with librosa, step by step.
+                                      :func:`n_frames`; the settings (``AMIN``,
+                                      ``MEL_SCALE``...) and ``FEATURE_VERSION``.
+:mod:`~sertutor.features.normalise`   :class:`NormStats` (per corpus) and
+                                      :class:`SpeakerNormStats` (per speaker): mean and
+                                      standard deviation per channel and mel band.
+:mod:`~sertutor.features.segments`    :func:`segment`: fixed-length (optionally
+                                      overlapping) segments with a padding mask;
+                                      :func:`n_segments`.
+:mod:`~sertutor.features.inverse`     :func:`log_mel_to_audio` (module form
+                                      :class:`LogMelToAudio`): undo the decibels, invert
+                                      the mel filterbank by least squares, and
+                                      reconstruct the phase with Griffin-Lim; the widgets
+                                      play what a decoder generates this way.
+====================================  ===================================================
+
+In the order a corpus goes through them::
+
+    feats, n = log_mel(waveforms, config=cfg, lengths=lengths)    # (B, C, n_mels, T), (B,)
+    stats = NormStats.fit([f[:, :, :t] for f, t in zip(feats, n)]) # (C, n_mels) mean / std
+    segs, mask = segment(stats.apply(feats[0, :, :, :n[0]]),       # (S, C, n_mels, frames)
+                         frames=cfg.segment_frames, hop=cfg.segment_hop)
+    audio = log_mel_to_audio(stats.invert(segs[0])[0], config=cfg) # (N,): listen to it
+
+:mod:`sertutor.data` runs these steps over whole corpora (with a feature cache). Every name
+is importable from here, ``from sertutor.features import log_mel``, wherever it lives.
+
+References
+----------
+- Y.-Y. Yang et al., "TorchAudio: building blocks for audio and speech processing", ICASSP
+  2022 (the functional / transform split).
+- The modules cite the sources of each step: the mel scale and deltas (:mod:`.logmel`),
+  speaker normalisation (:mod:`.normalise`), Griffin-Lim (:mod:`.inverse`).
+"""
+
+from .inverse import LogMelToAudio, log_mel_to_audio
+from .logmel import (AMIN, DELTA_WIN, FEATURE_VERSION, MEL_NORM, MEL_SCALE, PAD_MODE, LogMel,
+                     deltas, log_mel, log_mel_librosa, n_frames)
+from .normalise import NormStats, SpeakerNormStats
+from .segments import n_segments, segment
+
+__all__ = [
+    "AMIN",
+    "PAD_MODE",
+    "MEL_SCALE",
+    "MEL_NORM",
+    "DELTA_WIN",
+    "FEATURE_VERSION",
+    "n_frames",
+    "log_mel",
+    "LogMel",
+    "log_mel_librosa",
+    "deltas",
+    "NormStats",
+    "SpeakerNormStats",
+    "segment",
+    "n_segments",
+    "LogMelToAudio",
+    "log_mel_to_audio",
+]
