@@ -4,7 +4,7 @@ Each *setting* is a set of config overrides of a preset (the changes under test)
 setting trains `baseline` and `full` on the same (fold, seed) pairs, so the method's gain
 (`full` − `baseline`) and each change's effect on a model (setting − `today`) are paired:
 
-- ``today``: the preset as it is;
+- ``today``: the defaults before issue #14 (per-corpus normalisation, flattening encoder);
 - ``speaker``: ``features.normalise = "speaker"`` (each speaker normalised with the statistics
   of their own audio);
 - ``stats``: ``model.pooling = "stats"`` (mean and std over time before h);
@@ -53,9 +53,10 @@ FIELD = "synth-field"
 
 #: The changes under test: setting -> config overrides.
 SETTINGS: dict[str, dict] = {
-    "today": {},
-    "speaker": {"features__normalise": "speaker"},
-    "stats": {"model__pooling": "stats"},
+    # the defaults before issue #14 (spelled out: the preset's defaults are now `both`'s)
+    "today": {"features__normalise": "corpus", "model__pooling": "flatten"},
+    "speaker": {"features__normalise": "speaker", "model__pooling": "flatten"},
+    "stats": {"features__normalise": "corpus", "model__pooling": "stats"},
     "both": {"features__normalise": "speaker", "model__pooling": "stats"},
     # model selection without one speaker's UAR (train.select), with speaker normalisation
     "speaker_last": {"features__normalise": "speaker", "train__select": "last"},
@@ -100,14 +101,11 @@ def utterance_stats(fs, normaliser) -> np.ndarray:
     log-mel, shape (n, 2 * C * n_mels); ``normaliser`` as in ``PreparedData.normalisers``."""
     from sertutor.data.dataset import speaker_keys
     from sertutor.features import SpeakerNormStats
+    from sertutor.features import utterance_stats as stats_of
 
     keys = speaker_keys(fs.manifest)
-    out = []
-    for f, key in zip(fs.features, keys):
-        x = normaliser.apply(f, key) if isinstance(normaliser, SpeakerNormStats) \
-            else normaliser.apply(f)  # (C, n_mels, T)
-        out.append(np.concatenate([x.mean(axis=-1).ravel(), x.std(axis=-1).ravel()]))
-    return np.stack(out)  # (n, 2 * C * n_mels)
+    return stats_of([normaliser.apply(f, key) if isinstance(normaliser, SpeakerNormStats)
+                     else normaliser.apply(f) for f, key in zip(fs.features, keys)])
 
 
 def linear_reference(preset: str, setting: str, *, fraction: float, fold: int,

@@ -9,9 +9,11 @@ function that runs it. Heavy imports (torch, the model) happen inside the run fu
     sertutor evaluate   CHECKPOINT --corpus SPEC
     sertutor experiment {ablation,cross-corpus,dimensional} [--preset classroom] --out DIR
     sertutor corpora    (list the corpus specs sertutor understands)
-    sertutor tutorials  {list,path,export,student,grade,prepare} (the notebooks; export: static
-                        HTML; student: copies without solutions; grade: grade submissions;
-                        prepare: ready a lab machine before class)
+    sertutor tutorials  {list,path,export,student,nbgrader,grade,class-experiment,prepare}
+                        (the notebooks; export: static HTML; student: copies without
+                        solutions; nbgrader: an nbgrader course; grade: grade submissions;
+                        class-experiment: pool notebook 05's pairs; prepare: ready a lab
+                        machine before class)
     sertutor doctor     (is this machine ready for a class? versions, threads, memory, data)
 
 Errors a user can meet (a bad option, a missing or unwritable path, a full disk, torch and
@@ -53,7 +55,7 @@ def _add_synth(p: argparse.ArgumentParser) -> None:
 
 
 def _run_synth(args: argparse.Namespace) -> int:
-    from .pipeline import prepare_corpora
+    from .data.prepare import prepare_corpora
 
     prepare_corpora(args.preset, corpora=args.corpora, features=args.features,
                     data_dir=args.data_dir, force=args.force, progress=not args.quiet)
@@ -249,6 +251,26 @@ def _add_tutorials(p: argparse.ArgumentParser) -> None:
                                     "the tutorials folder itself). Same input, same bytes.")
     st.add_argument("--out", type=Path, required=True, metavar="DIR",
                     help="folder for the student notebooks (and README.md)")
+    nb = sub.add_parser("nbgrader", help="write an nbgrader course made from the notebooks",
+                        description="Write nbgrader source notebooks (COURSE_DIR/source/"
+                                    "<notebook>/<notebook>.ipynb, one assignment per notebook) "
+                                    "and a minimal COURSE_DIR/nbgrader_config.py: each exercise "
+                                    "becomes an nbgrader solution cell (### BEGIN SOLUTION ... "
+                                    "### END SOLUTION) and an autograded test cell calling "
+                                    "check; the Solution blocks are cut out. Then, in "
+                                    "COURSE_DIR: nbgrader generate_assignment NN_name. Needs "
+                                    "nbgrader only to run nbgrader (pip install "
+                                    "'sertutor[teach]').")
+    nb.add_argument("--out", type=Path, required=True, metavar="COURSE_DIR",
+                    help="the nbgrader course folder (nbgrader_config.py is kept if it exists)")
+    nb.add_argument("--points", type=float, default=1,
+                    help="points per exercise (default: 1)")
+    nb.add_argument("--visible-tests", action="store_true",
+                    help="show each test cell's assert in the students' release (default: an "
+                         "nbgrader hidden test, so Run All goes past an unanswered exercise)")
+    nb.add_argument("--no-grading-mode", action="store_true",
+                    help="leave out the cell that sets SERTUTOR_GRADING=1 (grading mode: "
+                         "answers must be the student's own implementation)")
     gr = sub.add_parser("grade", help="grade a folder of submitted notebooks",
                         description="Execute every submitted notebook (SUBMISSIONS/<student>/"
                                     "NN_name.ipynb) in its own kernel with a time and memory "
@@ -267,6 +289,18 @@ def _add_tutorials(p: argparse.ArgumentParser) -> None:
                     help="address-space limit per notebook in MiB (default: 8192; torch alone "
                          "reserves about 3500)")
     gr.add_argument("--fast", action="store_true", help="run with SERTUTOR_FAST=1")
+    ce = sub.add_parser("class-experiment",
+                        help="pool the class's recorded pairs of runs (notebook 05)",
+                        description="Read the pairs of baseline and full runs that students "
+                                    "recorded in notebook 05 from their saved notebooks "
+                                    "(nothing is executed; nbgrader's submitted/ folder works) "
+                                    "and write the pooled paired gain, its standard error and "
+                                    "wins (CSV) and the pairs (class_pairs.csv beside it). "
+                                    "sertutor tutorials grade does the same next to its CSV.")
+    ce.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR",
+                    help="one folder per student holding their notebooks")
+    ce.add_argument("--out", type=Path, required=True, metavar="CSV",
+                    help="the pooled table (e.g. class_experiment.csv)")
     pr = sub.add_parser("prepare", help="prepare this machine for a lab: corpora, feature "
                                         "caches, the model, numba's cache; then doctor",
                         description="Build everything a lab machine or a JupyterHub image "
@@ -282,21 +316,43 @@ def _run_tutorials(args: argparse.Namespace) -> int:
     from . import tutorials
 
     if args.action is None:
-        print("sertutor tutorials: choose an action: list, path, export, student, grade or "
-              "prepare", file=sys.stderr)
+        print("sertutor tutorials: choose an action: list, path, export, student, nbgrader, "
+              "grade, class-experiment or prepare", file=sys.stderr)
         return 2
     if args.action == "path":
         print(tutorials.tutorials_dir())
         return 0
     if args.action == "list":
         return tutorials.main_list()
-    if args.action in ("student", "grade", "prepare"):
+    if args.action in ("student", "nbgrader", "grade", "class-experiment", "prepare"):
         from . import teaching
 
         if args.action == "student":
             written = teaching.write_student_copies(args.out)
             n = sum(p.suffix == ".ipynb" for p in written)
             print(f"wrote {n} student notebook(s) to {args.out}")
+            return 0
+        if args.action == "nbgrader":
+            written = teaching.write_nbgrader_course(
+                args.out, points=args.points, hidden_asserts=not args.visible_tests,
+                grading_mode=not args.no_grading_mode)
+            n = sum(p.suffix == ".ipynb" for p in written)
+            print(f"wrote {n} nbgrader source notebook(s) to {args.out / 'source'}"
+                  + ("" if any(p.name == "nbgrader_config.py" for p in written)
+                     else " (kept the existing nbgrader_config.py)")
+                  + f"; next: cd {args.out} && nbgrader generate_assignment NN_name")
+            return 0
+        if args.action == "class-experiment":
+            pooled = teaching.class_experiment(teaching.collect_pairs(args.submissions))
+            if not pooled["pairs"]:
+                print(f"no recorded pair of runs in {args.submissions}", file=sys.stderr)
+                return 1
+            table, pairs = teaching.write_class_experiment(pooled, args.out)
+            for r in pooled["summary"]:
+                print(f"{r['variant']} - {r['reference']} at fraction {r['fraction']:g}, "
+                      f"{r['steps']} steps: gain {r['gain']:+.3f} (se {r['gain_se']:.3f}), "
+                      f"{r['wins']} wins of {r['pairs']} pair(s), {r['students']} student(s)")
+            print(f"-> {table}, {pairs}")
             return 0
         if args.action == "prepare":
             return teaching.prepare(umap=not args.no_umap, rescore=not args.no_rescore)
@@ -306,6 +362,10 @@ def _run_tutorials(args: argparse.Namespace) -> int:
         print(f"graded {len({(r.student, r.notebook) for r in report.rows})} notebook(s) of "
               f"{len(report.totals())} student(s) -> {report.csv}, {report.html}"
               + (f"; not graded: {', '.join(report.not_graded)}" if report.not_graded else ""))
+        if report.class_csv is not None:
+            n_pairs = len(report.class_experiment["pairs"])
+            print(f"class experiment: {n_pairs} recorded pair(s) -> {report.class_csv}, "
+                  f"{report.class_pairs_csv}")
         return 0
     notebooks = tutorials.list_notebooks()
     if args.notebook:
@@ -377,8 +437,9 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "corpora": ("list the corpus specs that --emotion-corpus, --corpus, ... accept",
                 _add_corpora, _run_corpora),
     "tutorials": ("the tutorial notebooks: list, path, export (static HTML), student (copies "
-                  "without solutions), grade (grade submitted notebooks), prepare (ready a lab "
-                  "machine)",
+                  "without solutions), nbgrader (an nbgrader course), grade (grade submitted "
+                  "notebooks), class-experiment (pool notebook 05's pairs), prepare (ready a "
+                  "lab machine)",
                   _add_tutorials, _run_tutorials),
     "doctor": ("check this machine before class: versions that load together, CPU threads, "
                "memory, data folder, corpora, the shipped model, JupyterLab widgets",

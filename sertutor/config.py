@@ -219,9 +219,11 @@ class FeatureConfig(_Checked):
     deltas: bool = False  # append delta and delta-delta channels
     segment_frames: int = 96  # frames per fixed-length segment the model sees (~1 s)
     segment_hop: int = 48  # frames between segment starts (50 % overlap)
-    # how log-mels are mean/variance normalised: "corpus" (one mean/std per corpus) or
-    # "speaker" (each speaker's own mean/std, from all of that speaker's audio, never labels)
-    normalise: str = "corpus"
+    # how log-mels are mean/variance normalised: "speaker" (each speaker's own mean/std, from
+    # all of that speaker's audio, never labels; the default since issue #14: it removes the
+    # voice differences that otherwise dominate, benchmarks/results/method_confirm.md) or
+    # "corpus" (one mean/std per corpus)
+    normalise: str = "speaker"
     # speaker normalisation: pseudo-utterances of the corpus statistics a speaker's own are
     # shrunk towards (a speaker with n utterances gets weight n / (n + speaker_prior_utts))
     speaker_prior_utts: float = 1.0
@@ -272,11 +274,11 @@ class ModelConfig(_Checked):
     n_bins: int = 3  # arousal / valence classes (low, mid, high)
     dropout: float = 0.2  # dropout on h before the heads
     prior_std: float = 1.0  # standard deviation of the Gaussian prior p(z)
-    # how the encoder turns its last feature map into h: "flatten" (every cell, time
-    # position included) or "stats" (mean and standard deviation over time per channel and
-    # mel row, as speaker-embedding networks pool: h no longer depends on where in the
-    # segment a cue falls)
-    pooling: str = "flatten"
+    # how the encoder turns its last feature map into h: "stats" (mean and standard deviation
+    # over time per channel and mel row, as speaker-embedding networks pool: h no longer
+    # depends on where in the segment a cue falls; the default since issue #14) or "flatten"
+    # (every cell, time position included)
+    pooling: str = "stats"
 
 
 @dataclass
@@ -364,6 +366,9 @@ class Config:
         kwargs: dict[str, Any] = {"name": data.get("name", "custom")}
         for key, kind in parts.items():
             section = dict(data.get(key, {}))
+            if key in data:  # a saved config without a field was made before it existed
+                for name, value in _LEGACY_DEFAULTS.get(key, {}).items():
+                    section.setdefault(name, value)
             names = {f.name for f in dataclasses.fields(kind)}
             bad = set(section) - names
             if bad:
@@ -373,6 +378,15 @@ class Config:
             kwargs[key] = kind(**section)
         return cls(**kwargs)
 
+
+#: What a field meant in configs saved before it existed (checkpoints, run folders): the
+#: behaviour of that time, not today's default. Issue #14 made "speaker" normalisation and
+#: "stats" pooling the defaults; a model saved without those fields was trained per corpus
+#: with a flattening encoder, and must be rebuilt and fed that way.
+_LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "features": {"normalise": "corpus"},
+    "model": {"pooling": "flatten"},
+}
 
 _CHECKS = {"FeatureConfig": _check_features, "SynthConfig": _check_synth,
            "ModelConfig": _check_model, "TrainConfig": _check_train}

@@ -11,7 +11,8 @@ as regression by Lin's concordance correlation coefficient (CCC), which punishes
 scale error that Pearson's r forgives.
 
 The model sees fixed-length segments; an utterance's prediction is the mean of its segments'
-posteriors (:func:`pool_utterances`).
+posteriors (:func:`pool_utterances`). :func:`evaluate_segments` scores one segment set;
+:func:`evaluate_all` every held-out set of a run (:class:`~sertutor.data.prepare.PreparedData`).
 
 References: Schuller et al., *The INTERSPEECH 2009 Emotion Challenge* (UAR as the measure);
 Lin, *A concordance correlation coefficient to evaluate reproducibility*, Biometrics 1989.
@@ -19,10 +20,16 @@ Lin, *A concordance correlation coefficient to evaluate reproducibility*, Biomet
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import torch
+
+from .data.manifest import emotion_labels
+from .losses import ccc
+
+if TYPE_CHECKING:
+    from .data.prepare import PreparedData
 
 __all__ = [
     "uar",
@@ -32,6 +39,7 @@ __all__ = [
     "pool_utterances",
     "predict",
     "evaluate_segments",
+    "evaluate_all",
     "linear_probe",
 ]
 
@@ -102,8 +110,6 @@ def concordance_cc(pred: Sequence[float], target: Sequence[float]) -> float:
     ρc = 2·cov(x, y) / (var(x) + var(y) + (mean(x) − mean(y))²). Same formula as
     :func:`sertutor.losses.ccc`, which this calls.
     """
-    from .losses import ccc
-
     pred_t = torch.as_tensor(np.asarray(pred, dtype=np.float64))
     target_t = torch.as_tensor(np.asarray(target, dtype=np.float64))
     if pred_t.shape != target_t.shape or pred_t.ndim != 1:
@@ -213,6 +219,23 @@ def evaluate_segments(model: torch.nn.Module, segments, *, emotions: Sequence[st
         if known.any():
             metrics["gender_accuracy"] = weighted_accuracy(g_true[known].round().astype(int),
                                                            g_prob[known].argmax(1))
+    return metrics
+
+
+def evaluate_all(model: torch.nn.Module, data: PreparedData, *, device=None) -> dict[str, Any]:
+    """Metrics on the held-out speakers, the auxiliary hold-out and every cross-corpus set."""
+    emotions = emotion_labels(data.config.model.n_emotions)
+    metrics: dict[str, Any] = dict(evaluate_segments(model, data.test, emotions=emotions,
+                                                     device=device))
+    if data.aux_test is not None and getattr(model, "has_aux_heads", False):
+        out = predict(model, data.aux_test, device=device)
+        _, prob = pool_utterances(out["speaker_prob"], data.aux_test.utt)
+        _, spk = pool_utterances(data.aux_test.speaker.float(), data.aux_test.utt)
+        metrics["speaker_accuracy"] = weighted_accuracy(spk.round().astype(int),
+                                                        prob.argmax(1))
+    metrics["cross_corpus"] = {spec: evaluate_segments(model, seg, emotions=emotions,
+                                                       device=device)
+                               for spec, seg in data.cross.items()}
     return metrics
 
 

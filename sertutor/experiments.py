@@ -21,10 +21,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .config import MODEL_VARIANTS, Config, get_config
+from .data.prepare import prepare_data
+from .jobs import train_and_evaluate
 from .storage import atomic_write_json, atomic_write_text, to_json
 
 __all__ = ["ablation", "cross_corpus", "dimensional", "paired_gains", "to_markdown",
-           "run_experiment", "EXPERIMENTS"]
+           "run_experiment", "EXPERIMENTS", "pair_for", "paired_run", "pair_rows",
+           "pair_vs_recorded", "CLASS_PAIR"]
 
 
 def _runs(preset: str | Config, *, variants: Sequence[str], fractions: Sequence[float],
@@ -32,8 +35,6 @@ def _runs(preset: str | Config, *, variants: Sequence[str], fractions: Sequence[
           test_corpora: Sequence[str], device: str, progress: bool,
           pick: Callable[[dict], dict[str, float]], **overrides) -> list[dict[str, Any]]:
     """Train every (fraction, seed, variant); data is prepared once per (fraction, seed)."""
-    from .pipeline import prepare_data, train_and_evaluate
-
     rows = []
     for fraction in fractions:
         for seed in seeds:
@@ -152,6 +153,130 @@ def paired_gains(rows: Sequence[dict[str, Any]], *, reference: str = "baseline",
                     "gain_mean": float(d_arr.mean()), "gain_std": sd,
                     "gain_se": float(sd / np.sqrt(len(d_arr))),
                     "wins": int((d_arr > 0).sum())})
+    return out
+
+
+# ------------------------------------------------------------------- the class experiment
+#: ``row["experiment"]`` of a :func:`paired_run` row.
+CLASS_PAIR = "class-pair"
+
+
+def pair_for(number: int, *, n_folds: int = 5) -> tuple[int, int]:
+    """The ``(fold, seed)`` of class number ``number``: ``(number % n_folds, number //
+    n_folds)``, so numbers 0, 1, ..., 29 give thirty different pairs (folds 0-4, seeds 0-5)
+    and number 0 gives fold 0, seed 0."""
+    if isinstance(number, bool) or not isinstance(number, (int, np.integer)) or number < 0:
+        raise ValueError(f"the class number must be a whole number >= 0, got {number!r}")
+    if isinstance(n_folds, bool) or not isinstance(n_folds, int) or n_folds < 1:
+        raise ValueError(f"n_folds must be a whole number >= 1, got {n_folds!r}")
+    return int(number) % n_folds, int(number) // n_folds
+
+
+def paired_run(fold: int = 0, seed: int = 0, *, fraction: float = 0.1,
+               variants: Sequence[str] = ("baseline", "full"), steps: int | None = None,
+               preset: str | Config = "classroom", emotion_corpus: str = "synth-emo",
+               aux_corpus: str | None = "synth-aux", n_folds: int = 5, device: str = "auto",
+               progress: bool = True, **overrides) -> dict[str, Any]:
+    """Train one (fold, seed) pair of two model variants on the same data; return one row.
+
+    Both variants train on the same split (test fold ``fold`` of ``n_folds`` speaker groups,
+    the label subset and validation speakers drawn with ``seed``) and with the same seed, as a
+    row pair of :func:`ablation` does (there seed ``s`` always uses fold ``s``; here the two
+    are chosen separately, so a class can cover many pairs: :func:`pair_for`).
+
+    Parameters
+    ----------
+    fold, seed : int
+        The test fold and the seed.
+    fraction : float
+        Label fraction of the emotion corpus.
+    variants : (str, str)
+        The reference and the model compared with it (default ``baseline`` and ``full``).
+    steps : int, optional
+        Training steps of each run (default: the preset's; the classroom preset has 700).
+    preset, emotion_corpus, aux_corpus, n_folds, device, **overrides
+        As for :func:`ablation` and :func:`prepare_data`.
+    progress : bool
+        Progress bars (data preparation, each run, and the pair).
+
+    Returns
+    -------
+    dict
+        ``experiment`` (:data:`CLASS_PAIR`), ``fold``, ``seed``, ``fraction``, ``steps``,
+        ``preset``, ``emotion_corpus``, ``aux_corpus``, ``reference`` and ``variant`` (the two
+        variants), ``<variant>_uar``, ``<variant>_wa`` and ``<variant>_seconds`` of each, and
+        ``gain`` (variant UAR minus reference UAR), JSON-ready; see :func:`pair_rows`.
+    """
+    from tqdm.auto import tqdm
+
+    variants = tuple(variants)
+    if len(variants) != 2 or variants[0] == variants[1]:
+        raise ValueError(f"variants must be two different model variants, got {variants!r}")
+    for v in variants:
+        if v not in MODEL_VARIANTS:
+            raise ValueError(f"unknown model variant {v!r}; choose from {list(MODEL_VARIANTS)}")
+    for value, what in ((fold, "fold"), (seed, "seed")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{what} must be a whole number >= 0, got {value!r}")
+    if not 0 <= fold < n_folds:
+        raise ValueError(f"fold must be in 0..{n_folds - 1} (n_folds={n_folds}), got {fold}")
+    if steps is not None:
+        overrides["train__steps"] = steps
+    base = get_config(preset, train__label_fraction=float(fraction), train__seed=int(seed),
+                      **overrides)
+    data = prepare_data(base, emotion_corpus=emotion_corpus, aux_corpus=aux_corpus,
+                        fold=int(fold), n_folds=n_folds, progress=progress)
+    row: dict[str, Any] = {
+        "experiment": CLASS_PAIR, "fold": int(fold), "seed": int(seed),
+        "fraction": float(fraction), "steps": int(base.train.steps), "preset": base.name,
+        "emotion_corpus": emotion_corpus, "aux_corpus": aux_corpus,
+        "reference": variants[0], "variant": variants[1]}
+    runs = tqdm(variants, desc="pair", unit="run", disable=not progress)
+    for variant in runs:
+        runs.set_postfix_str(variant, refresh=False)
+        cfg = get_config(base, model__variant=variant)
+        _, metrics = train_and_evaluate(cfg, data, device=device, progress=progress)
+        row[f"{variant}_uar"] = float(metrics["uar"])
+        row[f"{variant}_wa"] = float(metrics["wa"])
+        row[f"{variant}_seconds"] = round(float(metrics["train"]["seconds"]), 1)
+    runs.close()
+    row["gain"] = row[f"{variants[1]}_uar"] - row[f"{variants[0]}_uar"]
+    return row
+
+
+def pair_rows(pair: dict[str, Any]) -> list[dict[str, Any]]:
+    """The two ablation-style rows (``variant``, ``fraction``, ``seed``, ``fold``, ``steps``,
+    ``uar``, ``wa``) of a :func:`paired_run` row, for :func:`paired_gains`."""
+    out = []
+    for variant in (pair["reference"], pair["variant"]):
+        out.append({"variant": variant, "fraction": pair["fraction"], "fold": pair["fold"],
+                    "seed": pair["seed"], "steps": pair.get("steps"),
+                    "uar": pair[f"{variant}_uar"], "wa": pair.get(f"{variant}_wa")})
+    return out
+
+
+def pair_vs_recorded(pair: dict[str, Any],
+                     recorded_rows: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """A pair next to the recorded ablation: one row for the pair and, when the recorded rows
+    (``results["rows"]`` of :func:`ablation`, seed ``s`` on fold ``s``) have both variants at
+    the pair's label fraction, one row for them (means over seeds, the gain paired by seed
+    with its standard error and wins). Columns: ``what``, ``n``, the two variants' UAR,
+    ``gain``, ``gain_se``, ``wins``."""
+    ref, var, fraction = pair["reference"], pair["variant"], pair["fraction"]
+    out = [{"what": f"your pair: fold {pair['fold']}, seed {pair['seed']}, "
+                    f"{pair.get('steps')} steps",
+            "n": 1, f"{ref}_uar": pair[f"{ref}_uar"], f"{var}_uar": pair[f"{var}_uar"],
+            "gain": pair["gain"], "gain_se": None, "wins": int(pair["gain"] > 0)}]
+    rows = [r for r in recorded_rows if r.get("fraction") == fraction
+            and r.get("variant") in (ref, var) and r.get("uar") is not None]
+    gains = [g for g in paired_gains(rows, reference=ref) if g["variant"] == var]
+    if gains:
+        g = gains[0]
+        means = {v: float(np.mean([r["uar"] for r in rows if r["variant"] == v]))
+                 for v in (ref, var)}
+        out.append({"what": "recorded ablation: seed s on fold s, full schedule",
+                    "n": g["n"], f"{ref}_uar": means[ref], f"{var}_uar": means[var],
+                    "gain": g["gain_mean"], "gain_se": g["gain_se"], "wins": g["wins"]})
     return out
 
 

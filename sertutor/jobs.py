@@ -1,7 +1,7 @@
 """The job layer: what ``sertutor train`` and ``sertutor evaluate`` do with a run folder.
 
-:func:`run` prepares the data (:func:`sertutor.pipeline.prepare_data`), trains and evaluates
-(:func:`sertutor.pipeline.train_and_evaluate`) and writes the run folder: ``metrics.json``,
+:func:`run` prepares the data (:func:`sertutor.data.prepare.prepare_data`), trains and
+evaluates (:func:`train_and_evaluate`) and writes the run folder: ``metrics.json``,
 ``checkpoint.pt`` and ``report.html`` (:mod:`sertutor.report`). It guards that folder: a folder
 that already holds a run is refused unless the run is resumed (:func:`check_resumable`: the
 same data, split, labels, schedule and model, or nothing) or overwritten
@@ -10,30 +10,33 @@ same data, split, labels, schedule and model, or nothing) or overwritten
 the speakers the model trained on.
 
 This module sits above the report and the widgets it draws with; the layers below it
-(:mod:`sertutor.pipeline`, :mod:`sertutor.train`, ...) never import it.
+(:mod:`sertutor.checkpoint`, :mod:`sertutor.train`, :mod:`sertutor.data`, ...) never import it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+import torch
+
+from .checkpoint import build_model, load_trained, run_meta
 from .config import Config, get_config
-from .data.corpora import load_corpus
-from .data.dataset import LabelMaps, extract_features, make_segments
-from .data.manifest import EMOTIONS
-from .evaluate import evaluate_segments
-from .pipeline import corpus_norm_stats, load_trained, prepare_data, train_and_evaluate
+from .data.manifest import emotion_labels
+from .data.prepare import PreparedData, prepare_data, segments_for_model
+from .evaluate import evaluate_all, evaluate_segments
 from .report import write_report
 from .storage import atomic_write_json
-from .train import load_checkpoint
+from .train import Trainer, load_checkpoint
 
-__all__ = ["run", "evaluate_checkpoint", "prepare_run_dir", "check_resumable", "run_identity",
-           "RUN_FILES"]
+__all__ = ["run", "train_and_evaluate", "evaluate_checkpoint", "prepare_run_dir",
+           "check_resumable", "run_identity", "RUN_FILES"]
 
 
 #: The files a run writes to its folder; a folder never mixes the files of two runs.
@@ -117,6 +120,41 @@ def prepare_run_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
         (out / name).unlink()
 
 
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train_and_evaluate(config: Config, data: PreparedData, *, device: str = "auto",
+                       callbacks: Sequence = (), out_dir: str | os.PathLike | None = None,
+                       resume: bool = False, progress: bool = True,
+                       run_info: dict[str, Any] | None = None):
+    """Train ``config.model.variant`` on ``data``; return ``(trainer, metrics)``.
+
+    ``run_info`` (corpora and fold, from :func:`run`) is stored in the checkpoint's meta, so a
+    later ``--resume`` can tell whether it continues the same run.
+    """
+    _seed_everything(config.train.seed)
+    model = build_model(config, n_speakers=len(data.label_maps.speakers))
+    meta = run_meta(config, data, run_info)
+    trainer = Trainer(model, data.streams, config=config, device=device, callbacks=callbacks,
+                      out_dir=out_dir, meta=meta, progress=progress)
+    resume_from = None
+    if resume:
+        if out_dir is None or not (Path(out_dir) / "checkpoint.pt").is_file():
+            raise FileNotFoundError(f"--resume: no checkpoint.pt in {out_dir} to resume from")
+        resume_from = Path(out_dir) / "checkpoint.pt"
+    trainer.fit(resume_from=resume_from)
+    metrics = evaluate_all(trainer.model, data, device=trainer.device) if trainer.is_main else {}
+    metrics["train"] = {"steps": trainer.step_count, "best_step": trainer.best_step,
+                        "stopped_early": trainer.stopped_early,
+                        "seconds": round(getattr(trainer, "train_seconds", 0.0), 2),
+                        "device": str(trainer.device), "world_size": trainer.world_size,
+                        "cpu_threads": [list(t) for t in getattr(trainer, "threads", [])]}
+    return trainer, metrics
+
+
 def run(config: Config | str = "classroom", *, emotion_corpus: str = "synth-emo",
         aux_corpus: str | None = "synth-aux", test_corpora: Sequence[str] = ("synth-field",),
         out_dir: str | os.PathLike = "runs/classroom", device: str = "auto",
@@ -175,22 +213,18 @@ def evaluate_checkpoint(path: str | os.PathLike, *, corpus: str, device: str = "
     """Score a saved model on every 4-class utterance of ``corpus`` (a corpus spec).
 
     The corpus is normalised with the statistics the model was trained with when it is one of
-    the run's training corpora, else with its own (:func:`corpus_norm_stats`). The run's own
-    emotion corpus includes the speakers the model was trained on: the metrics then say
+    the run's training corpora, else with its own
+    (:func:`sertutor.data.prepare.segments_for_model`). The run's own emotion corpus includes
+    the speakers the model was trained on: the metrics then say
     ``includes_training_speakers: true`` and carry a ``note``.
     """
     model, config, meta = load_trained(path, device=device)
-    df = load_corpus(corpus, preset=config, data_dir=data_dir)
-    df = df[df["emotion"] != ""].reset_index(drop=True)
-    if df.empty:
-        raise ValueError(f"{corpus}: no utterance with a 4-class emotion label to evaluate on")
-    fs = extract_features(df, config=config.features, progress=progress)
     # statistics from these utterances (per corpus, or per speaker for a model trained so)
-    stats, role = corpus_norm_stats(meta, corpus, fs.features, manifest=fs.manifest)
-    seg = make_segments(fs, stats=stats, frames=config.features.segment_frames,
-                        hop=config.features.segment_hop,
-                        label_maps=LabelMaps.from_dict(meta["label_maps"]))
-    metrics = evaluate_segments(model, seg, emotions=EMOTIONS[:config.model.n_emotions])
+    prepared = segments_for_model(corpus, features=config.features, meta=meta, preset=config,
+                                  labelled_only=True, progress=progress, data_dir=data_dir)
+    metrics = evaluate_segments(model, prepared.segments,
+                                emotions=emotion_labels(config.model.n_emotions))
+    role = prepared.role
     metrics["corpus"] = corpus
     metrics["normalisation"] = "training statistics" if role else "the corpus's own statistics"
     # the run's own emotion corpus holds the speakers it trained on: an optimistic score

@@ -9,8 +9,16 @@
   (``RLIMIT_AS``) and a wall-clock limit, on a copy (a submission is never modified); every
   ``check`` the notebook runs appends its verdict to a log (``SERTUTOR_GRADING_LOG``), which
   becomes one CSV row per student, notebook and exercise, plus an HTML summary.
+- :func:`nbgrader_notebook` / :func:`write_nbgrader_course` (``sertutor tutorials nbgrader
+  --out COURSE_DIR``): an nbgrader course (``COURSE_DIR/source/<assignment>/<notebook>.ipynb``
+  and ``nbgrader_config.py``): each exercise cell becomes an nbgrader solution cell (the
+  ``<details>`` solution between ``### BEGIN SOLUTION`` / ``### END SOLUTION``) and an
+  autograded test cell around its ``check`` call; the solution blocks are cut out.
 - :func:`prepare` (``sertutor tutorials prepare``): corpora, feature caches, the pretrained
   model and numba's UMAP cache, then ``sertutor doctor``.
+- :func:`class_experiment` (part of :func:`grade`): the pairs of runs the students of a class
+  recorded in notebook 05 (:func:`sertutor.exercises.record_result`), pooled into the paired
+  gain of ``full`` over ``baseline`` with its standard error and wins.
 
 Submissions are laid out one folder per student (``SUBMISSIONS/<student>/03_autoencoder.ipynb``,
 as nbgrader collects them); a notebook directly in ``SUBMISSIONS`` is graded with its file name
@@ -38,12 +46,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import doctor, pretrained
-from .pipeline import prepare_corpora
+from .data import prepare_corpora
 from .storage import atomic_write_text
 from .tutorials import kernel_env, list_notebooks
 
-__all__ = ["student_notebook", "write_student_copies", "grade", "GradeRow", "GradeReport",
-           "summary_html", "prepare", "STATUSES"]
+__all__ = ["student_notebook", "write_student_copies", "nbgrader_notebook",
+           "write_nbgrader_course", "grade", "GradeRow", "GradeReport", "summary_html",
+           "prepare", "STATUSES", "class_experiment", "recorded_pairs", "collect_pairs",
+           "write_class_experiment"]
 
 #: The status of an exercise in a graded notebook.
 STATUSES = ("passed", "failed", "not answered")
@@ -166,6 +176,223 @@ def write_student_copies(out_dir: str | os.PathLike, *,
     return written
 
 
+# ------------------------------------------------------------------------ nbgrader course
+#: nbgrader's cell-metadata schema version these notebooks are written in (nbgrader 0.9).
+NBGRADER_SCHEMA = 3
+_BEGIN_SOLUTION, _END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+_BEGIN_HIDDEN, _END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+_GRADING_CELL = """\
+# Graded with nbgrader: the checks below run in grading mode (an answer must be your own
+# implementation, and a wrong answer's message does not show the expected value).
+import os
+
+os.environ["SERTUTOR_GRADING"] = "1"\
+"""
+#: ``c.ClearSolutions.code_stub``: what replaces a solution in the students' release. A
+#: comment, not nbgrader's ``raise NotImplementedError()``: the ``answer = None`` placeholder
+#: line above it stays, so Run All still runs past an unanswered exercise, as in the tutorials.
+NBGRADER_CODE_STUB = "# YOUR ANSWER HERE: replace the None above (or define your function)"
+_NBGRADER_CONFIG = """\
+# nbgrader configuration of a course written by `sertutor tutorials nbgrader`.
+# https://nbgrader.readthedocs.io/en/stable/configuration/config_options.html
+c = get_config()  # noqa: F821 - nbgrader provides get_config
+
+c.CourseDirectory.course_id = {course_id!r}
+# the exercise cells keep their `answer = None` placeholder above the solution region, so the
+# release's stub is a comment (nbgrader's default stub raises NotImplementedError)
+c.ClearSolutions.code_stub = {{"python": {stub!r}}}
+# the tutorials train small models: a cell may take minutes on a 2-core CPU (nbgrader's
+# default is 30 s); `sertutor tutorials grade` has its own limits
+c.Execute.timeout = 600
+"""
+
+
+def _nb_meta(grade_id: str, *, solution: bool, grade: bool, locked: bool,
+             points: float | None = None) -> dict[str, Any]:
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked,
+            "schema_version": NBGRADER_SCHEMA, "solution": solution, "task": False}
+    if grade:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def nbgrader_notebook(nb, *, name: str = "notebook", points: float = 1,
+                      hidden_asserts: bool = True, grading_mode: bool = True):
+    """An nbgrader *source* notebook made from the tutorial notebook ``nb``.
+
+    The exercises are found as ``python -m pytest tests/test_notebooks.py`` finds them
+    (:func:`sertutor.tutorials.solution_cells`: the cell calling ``check("NN.name",
+    variable)`` above each ``<details>`` solution). Each exercise cell becomes two cells:
+
+    1. an nbgrader **solution cell** (``solution: true``, grade id ``NN_name_answer``): the
+       cell's own lines, its ``variable = None  # your answer ...`` placeholder kept, followed
+       by the solution code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (nbgrader's
+       ``generate_assignment`` replaces that region with :data:`NBGRADER_CODE_STUB`);
+    2. an **autograded test cell** (``grade: true``, ``locked: true``, ``points``, grade id
+       ``NN_name``) that runs ``check("NN.name", variable)`` (warnings silenced: nbgrader
+       gives no points to a test cell that writes to stderr), displays the verdict and
+       asserts that it passed. With ``hidden_asserts`` the assert is an nbgrader hidden test: the
+       students' release shows the verdict without failing (Run All goes on past an
+       unanswered exercise, as in the tutorials) and ``nbgrader autograde`` restores it.
+
+    Then, as for a student copy (:func:`student_notebook`), the ``<details>`` solution blocks
+    are cut out and outputs cleared. With ``grading_mode`` a locked cell before the first
+    code cell sets ``SERTUTOR_GRADING=1`` (see :mod:`sertutor.exercises._grading`).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        A tutorial notebook (format 4); it is not modified.
+    name : str
+        The notebook's name, for error messages.
+    points : float
+        Points of each exercise.
+    hidden_asserts : bool
+        Hide the assert of each test cell from the release (see above).
+    grading_mode : bool
+        Add the cell that turns grading mode on.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        ``metadata.sertutor.copy`` is ``"nbgrader"``. The same notebook gives the same bytes.
+
+    Raises
+    ------
+    ValueError
+        If a cell calls ``check`` without a solution block under it (it could not become a
+        solution cell), or an exercise cell has no ``variable = None`` placeholder line.
+    """
+    import nbformat
+
+    from .tutorials import paste_solution, solution_cells
+
+    if not isinstance(points, (int, float)) or isinstance(points, bool) or points <= 0:
+        raise ValueError(f"points must be a positive number, got {points!r}")
+    exercises = {sol.index: sol for sol in solution_cells(nb)}
+    for index, cell in enumerate(nb.cells):
+        if (cell.cell_type == "code" and index not in exercises
+                and _ANY_CHECK.search(_src(cell))):
+            raise ValueError(f"{name}: cell {index} calls check but no <details> Solution "
+                             "block follows it, so it cannot become an nbgrader exercise")
+    out = copy.deepcopy(nb)
+    cells = []
+    for index, cell in enumerate(out.cells):
+        sol = exercises.get(index)
+        if sol is None:
+            cells.append(cell)
+            continue
+        grade_id = sol.name.replace(".", "_")
+        lines = sol.source.splitlines()
+        body = "\n".join(ln for ln in lines if not _ANY_CHECK.search(ln)).rstrip()
+        placeholder = next((ln for ln in lines
+                            if re.match(rf"{re.escape(sol.variable)}\s*=\s*None\b", ln)), None)
+        if placeholder is None:
+            raise ValueError(f"{name}: exercise {sol.name} (cell {index}) has no placeholder "
+                             f"line '{sol.variable} = None'")
+        region = "\n".join([placeholder, _BEGIN_SOLUTION, sol.solution.rstrip("\n"),
+                            _END_SOLUTION])
+        cell.source = paste_solution(body, sol.variable, region)
+        cell.metadata.update(_nb_meta(f"{grade_id}_answer", solution=True, grade=False,
+                                      locked=False))
+        assert_lines = ["assert _verdict.passed, str(_verdict)"]
+        if hidden_asserts:
+            assert_lines = [_BEGIN_HIDDEN, *assert_lines, _END_HIDDEN]
+        test = nbformat.v4.new_code_cell("\n".join([
+            "import warnings",
+            "",
+            "with warnings.catch_warnings():  # nbgrader gives 0 points to a test cell that "
+            "writes to stderr",
+            "    warnings.simplefilter(\"ignore\")",
+            f"    _verdict = check(\"{sol.name}\", {sol.variable})  # autograded: "
+            f"{points:g} point{'s' if points != 1 else ''}",
+            "display(_verdict)", *assert_lines]))
+        test.metadata = nbformat.NotebookNode(_nb_meta(grade_id, solution=False, grade=True,
+                                                       locked=True, points=points))
+        _set_id(test, cell, "test")
+        cells += [cell, test]
+    if grading_mode:
+        setup = nbformat.v4.new_code_cell(_GRADING_CELL)
+        setup.metadata = nbformat.NotebookNode(_nb_meta("sertutor_grading_mode", solution=False,
+                                                        grade=False, locked=True))
+        first_code = next((k for k, c in enumerate(cells) if c.cell_type == "code"),
+                          len(cells))
+        _set_id(setup, cells[first_code] if first_code < len(cells) else None, "grading")
+        cells.insert(first_code, setup)
+    out.cells = cells
+    out = student_notebook(out, name=name)  # the solution blocks go, as in a student copy
+    out.metadata["sertutor"]["copy"] = "nbgrader"
+    return out
+
+
+def _set_id(cell, neighbour, suffix: str) -> None:
+    """A deterministic id for a new cell (nbformat 4.5 ids), or none if the notebook has none."""
+    base = neighbour.get("id") if neighbour is not None else None
+    if base:
+        cell["id"] = f"{base}-{suffix}"[:64]
+    else:
+        cell.pop("id", None)
+
+
+def write_nbgrader_course(out_dir: str | os.PathLike, *,
+                          notebooks: Iterable[str | os.PathLike] | None = None,
+                          points: float = 1, hidden_asserts: bool = True,
+                          grading_mode: bool = True, course_id: str = "sertutor") -> list[Path]:
+    """Write an nbgrader course folder made from the tutorial notebooks.
+
+    ``out_dir/source/<assignment>/<notebook>.ipynb`` (one assignment per notebook, named
+    after it, e.g. ``05_semi_supervised``; see :func:`nbgrader_notebook`) and a minimal
+    ``out_dir/nbgrader_config.py`` (kept if it exists: the teacher may have edited it). Then,
+    in ``out_dir``: ``nbgrader generate_assignment 05_semi_supervised``, release, collect,
+    ``nbgrader autograde 05_semi_supervised`` (see ``tutorials/TEACHING.md``).
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The course folder (created); not the tutorials folder.
+    notebooks : iterable of path-like, optional
+        The notebooks (default: every numbered notebook of :func:`tutorials_dir`).
+    points, hidden_asserts, grading_mode
+        See :func:`nbgrader_notebook`.
+    course_id : str
+        ``c.CourseDirectory.course_id`` of the config.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in order (the config last, if it was written). The same notebooks
+        give the same bytes.
+    """
+    import nbformat
+
+    out = Path(out_dir)
+    paths = [Path(p) for p in notebooks] if notebooks is not None else list_notebooks()
+    if not paths:
+        raise FileNotFoundError("no notebooks to convert")
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"notebook not found: {path}")
+        if out.exists() and path.parent.resolve() == out.resolve():
+            raise ValueError(f"--out {out} is the notebooks' own folder: choose another folder")
+    converted = []
+    for path in paths:  # convert all first: a notebook that fails writes nothing
+        nb = nbformat.read(str(path), as_version=4)
+        text = nbformat.writes(nbgrader_notebook(nb, name=path.name, points=points,
+                                                 hidden_asserts=hidden_asserts,
+                                                 grading_mode=grading_mode))
+        converted.append((path, text if text.endswith("\n") else text + "\n"))
+    written = []
+    for path, text in converted:
+        folder = out / "source" / path.stem
+        folder.mkdir(parents=True, exist_ok=True)
+        written.append(atomic_write_text(folder / path.name, text))
+    config = out / "nbgrader_config.py"
+    if not config.exists():
+        written.append(atomic_write_text(config, _NBGRADER_CONFIG.format(
+            course_id=course_id, stub=NBGRADER_CODE_STUB)))
+    return written
+
+
 # -------------------------------------------------------------------------------- grading
 @dataclass(frozen=True)
 class GradeRow:
@@ -187,6 +414,12 @@ class GradeReport:
     csv: Path | None = None
     html: Path | None = None
     seconds: float = 0.0
+    #: The class experiment (:func:`class_experiment`): ``{"pairs": [...], "summary": [...]}``,
+    #: empty lists when no submission recorded a pair.
+    class_experiment: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {"pairs": [], "summary": []})
+    class_csv: Path | None = None
+    class_pairs_csv: Path | None = None
 
     def totals(self) -> dict[str, tuple[int, int]]:
         """``{student: (passed, exercises)}``."""
@@ -425,6 +658,11 @@ def grade(submissions: str | os.PathLike, *, out: str | os.PathLike,
     Returns
     -------
     GradeReport
+        With the class experiment: when submitted notebooks carry recorded pairs of runs
+        (notebook 05, :func:`sertutor.exercises.record_result`), they are pooled
+        (:func:`class_experiment`) into ``class_experiment.csv`` and ``class_pairs.csv``
+        next to ``out`` and a section of the HTML summary. The pairs are read from the
+        notebooks as submitted (the students' own runs), not from the re-execution.
     """
     folder = Path(submissions)
     if not folder.is_dir():
@@ -450,6 +688,7 @@ def grade(submissions: str | os.PathLike, *, out: str | os.PathLike,
         rows += grade_notebook(path, student=student, timeout=timeout,
                                cell_timeout=cell_timeout, memory_mb=memory_mb, fast=fast)
     report = GradeReport(rows, skipped, seconds=time.monotonic() - t0)
+    report.class_experiment = class_experiment(_pairs_of(found))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student", "notebook", "exercise", "status", "message"])
@@ -457,6 +696,9 @@ def grade(submissions: str | os.PathLike, *, out: str | os.PathLike,
         writer.writerow([row.student, row.notebook, row.exercise, row.status, row.message])
     out.parent.mkdir(parents=True, exist_ok=True)
     report.csv = atomic_write_text(out, buffer.getvalue())
+    if report.class_experiment["pairs"]:
+        report.class_csv, report.class_pairs_csv = write_class_experiment(
+            report.class_experiment, out.with_name(CLASS_CSV))
     html_path.parent.mkdir(parents=True, exist_ok=True)
     report.html = atomic_write_text(html_path, summary_html(report))
     return report
@@ -500,10 +742,235 @@ def summary_html(report: GradeReport, *, top: int = 3) -> str:
             f"{''.join(ex_rows)}</table>"
             f"<h2>Per student</h2><table><tr><th>student</th><th>passed</th><th>exercises</th>"
             f"<th>share</th></tr>{st_rows}</table>"
+            + _class_html(report.class_experiment)
             + (f"<h2>Notebooks that could not be graded</h2><ul>{prob}</ul>" if prob else "")
             + (f"<h2>Files not graded (not notebooks)</h2><ul>{skipped}</ul>" if skipped
                else "")
             + "</body></html>")
+
+
+# ---------------------------------------------------------------------- class experiment
+#: The pooled table and the list of pairs, written next to the grades CSV.
+CLASS_CSV, CLASS_PAIRS_CSV = "class_experiment.csv", "class_pairs.csv"
+_PAIR_FIELDS = ("preset", "fraction", "steps", "fold", "seed")
+_CLASS_COLUMNS = ("reference", "variant", "preset", "fraction", "steps", "pairs", "students",
+                  "repeated_pairs", "reference_uar", "variant_uar", "gain", "gain_sd",
+                  "gain_se", "wins")
+_PAIR_COLUMNS = ("student", "notebook", "reference", "variant", "preset", "fraction", "steps",
+                 "fold", "seed", "reference_uar", "variant_uar", "gain")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and value == value and abs(value) != float("inf")
+
+
+def _valid_pair(row: Any) -> dict[str, Any] | None:
+    """The pair's fields (see :data:`_PAIR_COLUMNS`) if ``row`` is a well-formed
+    :func:`sertutor.experiments.paired_run` row, else None."""
+    from .experiments import CLASS_PAIR
+
+    if not isinstance(row, dict) or row.get("experiment", CLASS_PAIR) != CLASS_PAIR:
+        return None
+    ref, var = row.get("reference"), row.get("variant")
+    if not isinstance(ref, str) or not isinstance(var, str) or ref == var:
+        return None
+    uars = row.get(f"{ref}_uar"), row.get(f"{var}_uar")
+    if not all(_number(u) and 0 <= u <= 1 for u in uars):
+        return None
+    if not all(_number(row.get(k)) for k in ("fraction", "fold", "seed")):
+        return None
+    steps = row.get("steps")
+    return {"reference": ref, "variant": var, "preset": str(row.get("preset", "")),
+            "fraction": float(row["fraction"]), "steps": int(steps) if _number(steps) else None,
+            "fold": int(row["fold"]), "seed": int(row["seed"]),
+            "reference_uar": float(uars[0]), "variant_uar": float(uars[1]),
+            "gain": float(uars[1]) - float(uars[0])}
+
+
+def recorded_pairs(nb) -> list[dict[str, Any]]:
+    """The class-experiment pairs a notebook recorded (:func:`sertutor.exercises.
+    record_result` of a :func:`sertutor.experiments.paired_run` row), read from its saved
+    outputs: one per (reference, variant, preset, fraction, steps, fold, seed), the last one
+    if it was recorded more than once. Malformed records are left out."""
+    from .exercises import RESULT_MIME
+
+    found: dict[tuple, dict[str, Any]] = {}
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        for out in cell.get("outputs", []) or []:
+            payload = (out.get("data") or {}).get(RESULT_MIME) if isinstance(out, dict) else None
+            if isinstance(payload, str):
+                with contextlib.suppress(ValueError):
+                    payload = json.loads(payload)
+            if not isinstance(payload, dict):
+                continue
+            pair = _valid_pair(payload.get("row"))
+            if pair is not None:
+                key = (pair["reference"], pair["variant"]) + tuple(pair[k] for k in _PAIR_FIELDS)
+                found.pop(key, None)
+                found[key] = pair
+    return list(found.values())
+
+
+def _pairs_of(found: Iterable[tuple[str, Path]]) -> list[dict[str, Any]]:
+    """The recorded pairs of ``(student, notebook)`` submissions (unreadable ones skipped)."""
+    import nbformat
+
+    pairs = []
+    for student, path in found:
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+        except Exception:  # noqa: BLE001 - grading reports unreadable notebooks itself
+            continue
+        pairs += [{"student": student, "notebook": path.name, **p} for p in recorded_pairs(nb)]
+    return pairs
+
+
+def collect_pairs(submissions: str | os.PathLike) -> list[dict[str, Any]]:
+    """The class-experiment pairs recorded in a folder of submissions (laid out as for
+    :func:`grade`, e.g. nbgrader's ``submitted/``), read from the saved notebooks without
+    running them; each pair has ``student`` and ``notebook`` added."""
+    folder = Path(submissions)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"submissions folder not found: {folder}")
+    return _pairs_of(_submissions(folder)[0])
+
+
+def class_experiment(pairs: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Pool a class's pairs of runs into the paired gain of each variant over its reference.
+
+    Each pair is one (fold, seed) of ``reference`` and ``variant`` (``baseline`` and ``full``
+    in notebook 05) trained on the same split. A pair that several students ran (same
+    comparison, preset, fraction, steps, fold and seed) is one pair: its UARs are averaged
+    first, so a repeated run does not count twice. The gains then go through
+    :func:`sertutor.experiments.paired_gains`.
+
+    Parameters
+    ----------
+    pairs : iterable of dict
+        Rows with ``student`` and the fields of :func:`recorded_pairs` (or raw
+        :func:`sertutor.experiments.paired_run` rows plus ``student``).
+
+    Returns
+    -------
+    dict
+        ``pairs``: the valid rows, sorted (``student``, ``notebook``, ``reference``,
+        ``variant``, ``preset``, ``fraction``, ``steps``, ``fold``, ``seed``,
+        ``reference_uar``, ``variant_uar``, ``gain``); ``summary``: one row per
+        (reference, variant, preset, fraction, steps) with ``pairs`` (distinct folds and
+        seeds), ``students``, ``repeated_pairs`` (pairs run by more than one student),
+        ``reference_uar`` and ``variant_uar`` (means over pairs), ``gain`` (mean of
+        ``variant - reference``), ``gain_sd``, ``gain_se`` (sd / sqrt(pairs)) and ``wins``
+        (pairs where the variant scored higher).
+    """
+    import numpy as np
+
+    from .experiments import paired_gains
+
+    rows = []
+    for p in pairs:
+        pair = p if {"reference_uar", "variant_uar"} <= set(p) else _valid_pair(p)
+        if pair is None:
+            continue
+        rows.append({"student": str(p.get("student", "")), "notebook": str(p.get("notebook", "")),
+                     **{k: pair[k] for k in _PAIR_COLUMNS[2:]}})
+    rows.sort(key=lambda r: tuple("" if r[k] is None else r[k] for k in _PAIR_COLUMNS))
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["reference"], r["variant"]) + tuple(r[k] for k in _PAIR_FIELDS),
+                          []).append(r)
+    by_comparison: dict[tuple, list[dict[str, Any]]] = {}
+    for key, members in groups.items():
+        (ref, var), fields_ = key[:2], dict(zip(_PAIR_FIELDS, key[2:]))
+        for name, col in ((ref, "reference_uar"), (var, "variant_uar")):
+            by_comparison.setdefault((ref, var), []).append(
+                {"variant": name, **fields_, "uar": float(np.mean([m[col] for m in members]))})
+    summary = []
+    for (ref, var), gain_rows in sorted(by_comparison.items()):
+        cells = paired_gains(gain_rows, reference=ref, pair=_PAIR_FIELDS,
+                             by=("preset", "fraction", "steps"))
+        for g in cells:
+            cell = (g["preset"], g["fraction"], g["steps"])
+            keys = [k for k in groups if k[:2] == (ref, var) and k[2:5] == cell]
+            members = [m for k in keys for m in groups[k]]
+            summary.append({
+                "reference": ref, "variant": var, "preset": g["preset"],
+                "fraction": g["fraction"], "steps": g["steps"], "pairs": g["n"],
+                "students": len({m["student"] for m in members}),
+                "repeated_pairs": sum(len({m["student"] for m in groups[k]}) > 1 for k in keys),
+                "reference_uar": float(np.mean([r["uar"] for r in gain_rows if r["variant"]
+                                                == ref and (r["preset"], r["fraction"],
+                                                            r["steps"]) == cell])),
+                "variant_uar": float(np.mean([r["uar"] for r in gain_rows if r["variant"]
+                                              == var and (r["preset"], r["fraction"],
+                                                          r["steps"]) == cell])),
+                "gain": g["gain_mean"], "gain_sd": g["gain_std"], "gain_se": g["gain_se"],
+                "wins": g["wins"]})
+    summary.sort(key=lambda r: (r["reference"], r["variant"], r["preset"], r["fraction"],
+                                -1 if r["steps"] is None else r["steps"]))
+    return {"pairs": rows, "summary": summary}
+
+
+def _csv_text(rows: list[dict[str, Any]], columns: Iterable[str]) -> str:
+    columns = list(columns)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else
+                         (f"{row[c]:.6g}" if isinstance(row[c], float) else row[c])
+                         for c in columns])
+    return buffer.getvalue()
+
+
+def write_class_experiment(result: dict[str, list[dict[str, Any]]],
+                           out: str | os.PathLike) -> tuple[Path, Path]:
+    """Write a :func:`class_experiment` result: the pooled table to ``out`` (CSV; columns as
+    in its ``summary``) and the pairs to ``class_pairs.csv`` beside it. Returns both paths."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table = atomic_write_text(out, _csv_text(result["summary"], _CLASS_COLUMNS))
+    pairs = atomic_write_text(out.with_name(CLASS_PAIRS_CSV),
+                              _csv_text(result["pairs"], _PAIR_COLUMNS))
+    return table, pairs
+
+
+def _class_html(result: dict[str, list[dict[str, Any]]]) -> str:
+    """The class-experiment section of the HTML summary ("" when no pair was recorded)."""
+    if not result.get("pairs"):
+        return ""
+    esc = html.escape
+
+    def num(v: Any, fmt: str = ".3f") -> str:
+        return "–" if v is None else format(v, fmt)
+
+    head = "".join(f"<th>{esc(c)}</th>" for c in (
+        "comparison", "fraction", "steps", "pairs", "students", "reference UAR", "variant UAR",
+        "gain (variant − reference)", "se", "wins"))
+    body = "".join(
+        f"<tr><td>{esc(r['variant'])} − {esc(r['reference'])}</td><td>{r['fraction']:g}</td>"
+        f"<td>{'' if r['steps'] is None else r['steps']}</td><td>{r['pairs']}</td>"
+        f"<td>{r['students']}</td><td>{num(r['reference_uar'])}</td>"
+        f"<td>{num(r['variant_uar'])}</td><td>{num(r['gain'], '+.3f')}</td>"
+        f"<td>{num(r['gain_se'])}</td><td>{r['wins']} / {r['pairs']}</td></tr>"
+        for r in result["summary"])
+    pairs = "".join(
+        f"<tr><td>{esc(p['student'])}</td><td>{p['fold']}</td><td>{p['seed']}</td>"
+        f"<td>{'' if p['steps'] is None else p['steps']}</td>"
+        f"<td>{num(p['reference_uar'])}</td><td>{num(p['variant_uar'])}</td>"
+        f"<td>{num(p['gain'], '+.3f')}</td></tr>" for p in result["pairs"])
+    return (f"<h2>Class experiment (notebook 05)</h2><p>{len(result['pairs'])} recorded "
+            f"pair(s) of runs from {len({p['student'] for p in result['pairs']})} student(s). "
+            "Each pair trains both models on the same fold and seed; the gain is paired "
+            "(variant minus reference on the same pair), se = sd / sqrt(pairs), wins = pairs "
+            "where the variant scored higher. A pair run by several students counts once "
+            "(its UARs averaged). A gain within about two standard errors of 0 is no "
+            f"evidence either way.</p><table><tr>{head}</tr>{body}</table>"
+            "<details><summary>The pairs</summary><table><tr><th>student</th><th>fold</th>"
+            "<th>seed</th><th>steps</th><th>reference UAR</th><th>variant UAR</th>"
+            f"<th>gain</th></tr>{pairs}</table></details>")
 
 
 def _first_line(message: str) -> str:

@@ -44,7 +44,9 @@ import torch.nn as nn
 
 from . import losses as L
 from .config import Config
-from .evaluate import evaluate_segments
+from .data.manifest import emotion_labels
+from .data.segments import Streams
+from .evaluate import evaluate_segments, pool_utterances, predict
 from .models import sample_categorical_prior, sample_gaussian_prior
 from .runtime import ThreadGovernor, apply_num_threads
 from .storage import atomic_write
@@ -95,30 +97,6 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         raise ValueError(f"device {device!r} asked for, but CUDA is not available here; "
                          "use --device cpu or auto")
     return dev
-
-
-@dataclass
-class Streams:
-    """The segment sets one training run draws from (:class:`sertutor.data.dataset.SegmentSet`).
-
-    labelled: emotion-corpus segments whose utterance keeps its emotion label.
-    unlabelled: emotion-corpus segments whose label was hidden (label fraction < 1), or None.
-    aux: auxiliary-corpus segments with speaker and gender labels only, or None.
-    val: validation segments (held-out speakers) for early stopping, or None.
-    """
-
-    labelled: Any
-    unlabelled: Any = None
-    aux: Any = None
-    val: Any = None
-
-    def to(self, device: torch.device) -> "Streams":
-        return Streams(*(s.to(device) if s is not None else None
-                         for s in (self.labelled, self.unlabelled, self.aux, self.val)))
-
-    def nbytes(self) -> int:
-        return sum(s.x.element_size() * s.x.nelement()
-                   for s in (self.labelled, self.unlabelled, self.aux, self.val) if s is not None)
 
 
 @dataclass
@@ -503,10 +481,8 @@ class Trainer:
         """
         if self.streams.val is None or len(self.streams.val) == 0:
             return None
-        from .data.manifest import EMOTIONS
-
         metrics = evaluate_segments(self.model, self.streams.val,
-                                    emotions=EMOTIONS[:self.model.model_config.n_emotions],
+                                    emotions=emotion_labels(self.model.model_config.n_emotions),
                                     device=self.device)
         if getattr(self.cfg, "select", "uar") == "loss":
             metrics["loss"] = self._validation_loss()
@@ -514,7 +490,6 @@ class Trainer:
 
     def _validation_loss(self) -> float:
         """Emotion cross-entropy of the validation utterances' pooled posteriors."""
-        from .evaluate import pool_utterances, predict
 
         val = self.streams.val
         out = predict(self.model, val, device=self.device)

@@ -43,3 +43,18 @@ def test_json_round_trip():
 def test_feature_sizes_in_samples():
     f = get_config("classroom").features
     assert (f.win_length, f.hop_length, f.sample_rate) == (400, 160, 16000)
+
+
+def test_a_config_saved_before_issue_14_loads_with_the_behaviour_it_was_trained_with():
+    """Checkpoints and run folders written before `normalise` / `pooling` existed were trained
+    per corpus with a flattening encoder; today's defaults must not change how they load."""
+    from sertutor.config import Config
+
+    saved = get_config("classroom").to_dict()
+    del saved["features"]["normalise"], saved["model"]["pooling"]
+    old = Config.from_dict(saved)
+    assert old.features.normalise == "corpus" and old.model.pooling == "flatten"
+    new = Config.from_dict(get_config("classroom").to_dict())
+    assert new.features.normalise == "speaker" and new.model.pooling == "stats"
+    # a section that is missing altogether is today's default, as before
+    assert Config.from_dict({"name": "x"}).model.pooling == "stats"

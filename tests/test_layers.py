@@ -20,11 +20,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("data", ("data",)),
     ("models and losses", ("models", "losses", "evaluate")),
     ("training", ("train",)),
-    ("preparation, model factory, loading", ("pipeline",)),
+    ("checkpoints and the model factory", ("checkpoint",)),
     ("figures", ("widgets.figures",)),
     ("widgets", ("widgets",)),
-    ("jobs: run folders, report, experiments, shipped models", (
-        "report", "jobs", "experiments", "pretrained")),
+    ("jobs: run folders, report, experiments, shipped models, the pipeline re-exports", (
+        "report", "jobs", "pipeline", "experiments", "pretrained")),
     ("top: commands, notebooks, exercises", (
         "cli", "__main__", "doctor", "tutorials", "teaching", "exercises")),
 ]

@@ -89,8 +89,8 @@ def test_normaliser_never_reads_labels(rng):
     for key in a.speakers:
         np.testing.assert_array_equal(a.for_speaker(key).mean, b.for_speaker(key).mean)
         np.testing.assert_array_equal(a.for_speaker(key).std, b.for_speaker(key).std)
-    # per corpus (the default) the reference itself is the normaliser
-    assert fit_normaliser(FeatureConfig(), ref, None) is ref
+    # per corpus the reference itself is the normaliser
+    assert fit_normaliser(FeatureConfig(normalise="corpus"), ref, None) is ref
     with pytest.raises(ValueError, match="normalise must be one of"):
         fit_normaliser(FeatureConfig(normalise="utterance"), ref, None)
 
@@ -111,7 +111,7 @@ def test_make_segments_normalises_each_row_with_its_speaker(rng):
 
 def test_normalisation_settings_do_not_change_the_feature_cache_key():
     df = _manifest(["c/a", "c/b"])
-    assert cache_key(df, FeatureConfig()) == cache_key(
+    assert cache_key(df, FeatureConfig(normalise="corpus")) == cache_key(
         df, FeatureConfig(normalise="speaker", speaker_prior_utts=3.0))
     assert cache_key(df, FeatureConfig()) != cache_key(df, FeatureConfig(n_mels=32))
 
@@ -187,3 +187,20 @@ def test_a_speaker_normalised_model_trains(tiny_speaker):
     assert 0.0 <= metrics["uar"] <= 1.0 and "synth-field" in metrics["cross_corpus"]
     assert trainer.meta["normalise"] == "speaker"
     assert torch.isfinite(tiny_speaker.streams.labelled.x).all()
+
+
+def test_utterance_stats_are_band_means_then_stds_and_bad_input_is_named():
+    import numpy as np
+
+    from sertutor.features import utterance_stats
+
+    a = np.stack([np.arange(4.0), np.full(4, 2.0)])[None]  # (1, 2, 4)
+    b = torch.zeros(1, 2, 3)
+    out = utterance_stats([a, b])
+    assert out.shape == (2, 4)
+    np.testing.assert_allclose(out[0], [1.5, 2.0, np.std(np.arange(4.0)), 0.0])
+    np.testing.assert_allclose(out[1], 0.0)
+    with pytest.raises(ValueError, match="non-empty list"):
+        utterance_stats([])
+    with pytest.raises(ValueError, match=r"features\[1\] must have shape"):
+        utterance_stats([a, np.zeros((2, 4))])

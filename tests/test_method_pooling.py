@@ -18,7 +18,7 @@ def test_stats_pooling_shapes(preset):
     c_last, m_last = cfg.model.channels[-1], pooled_size(cfg.features.n_mels, L)
     # mean and std over time per (channel, mel row): 2 * c_L * m_L inputs to h
     assert enc.to_hidden.in_features == 2 * c_last * m_last
-    flat = Encoder(get_config(preset).model, cfg.features)
+    flat = Encoder(get_config(preset, model__pooling="flatten").model, cfg.features)
     assert flat.to_hidden.in_features == c_last * m_last * enc.feature_shape[2]
     x = torch.randn(5, cfg.features.n_channels, cfg.features.n_mels,
                     cfg.features.segment_frames)  # (B, C, n_mels, T)
@@ -51,7 +51,7 @@ def test_stats_pooling_ignores_the_order_of_time_steps():
     torch.testing.assert_close(enc(fmap), enc(shuffled))
     # ... but not the level or the spread over time
     assert not torch.allclose(enc(fmap), enc(fmap * 2.0))
-    flat = Encoder(get_config("tiny").model, cfg.features).eval()
+    flat = Encoder(get_config("tiny", model__pooling="flatten").model, cfg.features).eval()
     flat.blocks = nn.Identity()
     assert not torch.allclose(flat(fmap), flat(shuffled))  # flatten sees the order
 

@@ -35,15 +35,17 @@ def test_pretrained_scores_its_recorded_metrics():
 
 
 def test_load_or_train_loads_or_runs_the_same_job(monkeypatch, tmp_path):
+    import sertutor.checkpoint as checkpoint
     import sertutor.jobs as jobs
-    import sertutor.pipeline as pipeline
     from sertutor import pretrained
 
     model, config, _ = pretrained.load_or_train("classroom")  # train=False: the shipped model
     assert config.model.variant == "full" and not model.training
     calls = {}
     monkeypatch.setattr(jobs, "run", lambda preset, **kw: calls.update(preset=preset, **kw))
-    monkeypatch.setattr(pipeline, "load_trained", lambda p, **kw: ("model", "config", str(p)))
+    # pretrained loads through sertutor.checkpoint.load_trained (looked up at call time)
+    monkeypatch.setattr(checkpoint, "load_trained",
+                        lambda p, **kw: ("model", "config", str(p)))
     out = pretrained.load_or_train("classroom", train=True, out_dir=tmp_path)
     assert calls["preset"] == "classroom" and calls["out_dir"] == tmp_path
     assert calls["overwrite"] is True  # the same seeded run, trained again in its own folder

@@ -85,8 +85,10 @@ def test_collect_utterances_pools_codes_and_stitches_segments(data, utts):
 
 
 def test_collect_utterances_from_a_spec_uses_the_training_statistics(data, data_dir, utts):
+    fc = data.config.features  # the run's normalisation, as a checkpoint's meta records it
     meta = {"specs": {"emotion": "synth-emo"},
-            "norm_stats": {"emotion": data.norm_stats["emotion"].to_dict()}}
+            "norm_stats": {"emotion": data.norm_stats["emotion"].to_dict()},
+            "normalise": fc.normalise, "speaker_prior_utts": fc.speaker_prior_utts}
     spec = collect_utterances(utts.model, "synth-emo", config=get_config("tiny"), meta=meta,
                               max_utterances=None, data_dir=data_dir)
     assert set(spec.manifest["part"]) == {"synth-emo"} and len(spec) > len(utts)

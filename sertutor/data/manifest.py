@@ -34,6 +34,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ..storage import atomic_write
+
 __all__ = [
     "COLUMNS",
     "TEXT_COLUMNS",
@@ -41,6 +43,7 @@ __all__ = [
     "EMOTIONS",
     "EMOTIONS_EXTENDED",
     "GENDERS",
+    "emotion_labels",
     "make_manifest",
     "validate_manifest",
     "read_manifest_csv",
@@ -53,6 +56,19 @@ EMOTIONS: tuple[str, ...] = ("neutral", "happy", "sad", "angry")
 EMOTIONS_EXTENDED: tuple[str, ...] = ("neutral", "happy", "sad", "angry",
                                       "fear", "disgust", "surprise", "calm")
 GENDERS: tuple[str, ...] = ("female", "male")
+
+
+def emotion_labels(n: int = len(EMOTIONS)) -> tuple[str, ...]:
+    """Names of a model's ``n`` emotion classes, in the order of its class indices.
+
+    The first ``n`` of :data:`EMOTIONS` (``model.n_emotions`` is 4 in every preset); a model
+    with more classes than :data:`EMOTIONS` names gets ``"emotion 0"``, ``"emotion 1"``, ...
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"the number of emotion classes must be an int >= 0, got {n!r}")
+    if n <= len(EMOTIONS):
+        return EMOTIONS[:n]
+    return tuple(f"emotion {i}" for i in range(n))
 
 TEXT_COLUMNS = ("utt_id", "path", "corpus", "speaker", "gender", "emotion", "emotion_extended",
                 "group", "transcript")
@@ -148,8 +164,6 @@ def validate_manifest(df: pd.DataFrame, *, name: str = "manifest") -> pd.DataFra
 
 def write_manifest_csv(df: pd.DataFrame, path) -> None:
     """Write a manifest as CSV atomically (the ``audio`` column is not written)."""
-    from ..storage import atomic_write
-
     validate_manifest(df, name=str(path))
     with atomic_write(path, "w") as handle:
         df.drop(columns=["audio"]).to_csv(handle, index=False)

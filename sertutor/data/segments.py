@@ -12,12 +12,15 @@ segment, on one device, so a batch is ``seg.x[idx]`` with no data loader in betw
 Shapes: ``x`` (N_seg, C, n_mels, frames), ``mask`` (N_seg, frames), every label (N_seg,);
 ``utt`` maps each segment to its utterance, so segment outputs can be pooled per utterance
 (:func:`sertutor.evaluate.pool_utterances`).
+
+:class:`Streams` groups the segment sets one training run draws from (labelled, unlabelled,
+auxiliary, validation); :func:`sertutor.data.prepare.prepare_data` builds them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -27,7 +30,7 @@ from ..features import NormStats, SpeakerNormStats, n_segments, segment
 from .extract import FeatureSet
 from .labels import LabelMaps, dimension_bins, speaker_keys
 
-__all__ = ["SEGMENT_TENSORS", "SegmentSet", "make_segments"]
+__all__ = ["SEGMENT_TENSORS", "SegmentSet", "Streams", "make_segments"]
 
 #: The tensor fields of a :class:`SegmentSet`, each with one row per segment.
 SEGMENT_TENSORS = ("x", "mask", "utt", "emotion", "speaker", "gender", "arousal", "valence",
@@ -106,6 +109,30 @@ class SegmentSet:
         index = index.to(self.device)
         return SegmentSet(**{k: getattr(self, k)[index] for k in SEGMENT_TENSORS},
                           n_utterances=self.n_utterances)
+
+
+@dataclass
+class Streams:
+    """The segment sets one training run draws from (:class:`SegmentSet` each).
+
+    labelled: emotion-corpus segments whose utterance keeps its emotion label.
+    unlabelled: emotion-corpus segments whose label was hidden (label fraction < 1), or None.
+    aux: auxiliary-corpus segments with speaker and gender labels only, or None.
+    val: validation segments (held-out speakers) for early stopping, or None.
+    """
+
+    labelled: Any
+    unlabelled: Any = None
+    aux: Any = None
+    val: Any = None
+
+    def to(self, device: torch.device) -> "Streams":
+        return Streams(*(s.to(device) if s is not None else None
+                         for s in (self.labelled, self.unlabelled, self.aux, self.val)))
+
+    def nbytes(self) -> int:
+        return sum(s.x.element_size() * s.x.nelement()
+                   for s in (self.labelled, self.unlabelled, self.aux, self.val) if s is not None)
 
 
 def make_segments(fs: FeatureSet, *, stats: NormStats | SpeakerNormStats,

@@ -6,6 +6,8 @@ True
 
 ``progress()`` shows which exercises you have passed on this machine (a passed check is
 recorded in ``progress.json`` in the data folder; nothing leaves the machine).
+``record_result(row)`` keeps a result with your answers (notebook 05's class experiment): in
+the same file, and in the notebook's saved output, where the grading command finds it.
 
 One module per notebook (``nb00.py`` ... ``nb08.py``) registers its checkers with the
 ``@exercise`` decorator; the modules are imported lazily, on the first ``check``,
@@ -25,13 +27,15 @@ from ._core import (CheckResult, Exercise, Incorrect, call_learner, check, descr
                     expect_array, expect_close, expect_mapping, expect_number, expect_type,
                     get_exercise, list_exercises, solution)
 from ._core import _LOADERS
-from ._progress import passed_exercises, reset_progress
+from ._progress import (RESULT_MIME, RecordedResult, passed_exercises, record_result,
+                        recorded_results, reset_progress)
 from ._progress_view import progress
 
 __all__ = ["check", "solution", "list_exercises", "CheckResult", "Incorrect", "exercise",
            "Exercise", "get_exercise", "call_learner", "expect_type", "expect_number",
            "expect_close", "expect_array", "expect_mapping", "describe", "notebook_modules",
-           "progress", "passed_exercises", "reset_progress"]
+           "progress", "passed_exercises", "reset_progress", "record_result",
+           "recorded_results", "RecordedResult", "RESULT_MIME"]
 
 _MODULE_RE = re.compile(r"^nb\d\d$")
 _loaded: set[str] = set()

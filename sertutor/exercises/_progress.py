@@ -13,6 +13,14 @@ Grading log
     appends one JSON line ``{"exercise", "status", "message", "time"}`` to it; the grading
     command (:func:`sertutor.teaching.grade`) reads it back.
 
+Results (:func:`record_result`)
+    A result a learner computed that belongs with their answers, such as the (fold, seed) pair
+    of runs of the class experiment in notebook 05 (:func:`sertutor.experiments.paired_run`),
+    is kept in the same progress file (under ``"results"``, when recording is on) and travels
+    in the notebook itself: ``record_result`` returns an object whose output carries the row
+    as :data:`RESULT_MIME` JSON, so a saved (submitted) notebook holds it and the grading
+    command can pool a class's rows (:func:`sertutor.teaching.class_experiment`).
+
 A failure to record (a read-only disk, a broken file) never breaks a check: it is ignored.
 """
 
@@ -25,9 +33,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["progress_path", "record_check", "passed_exercises", "reset_progress"]
+__all__ = ["progress_path", "record_check", "passed_exercises", "reset_progress",
+           "record_result", "recorded_results", "RecordedResult", "RESULT_MIME"]
 
 PROGRESS_VERSION = 1
+#: The MIME type of a recorded result in a notebook's outputs (JSON: ``kind``, ``row``, ``time``).
+RESULT_MIME = "application/vnd.sertutor.result+json"
+#: How many results the progress file keeps (the oldest go first).
+MAX_RESULTS = 200
 
 
 def progress_path() -> Path:
@@ -131,3 +144,98 @@ def reset_progress() -> None:
     path = progress_path()
     with _locked(path):
         path.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------------- results
+class RecordedResult:
+    """What :func:`record_result` returns: the row, shown as a small table in Jupyter, whose
+    output also carries the row as :data:`RESULT_MIME` JSON (so it is saved in the notebook).
+
+    ``.row`` is the row (a dict), ``.kind`` its kind, ``.time`` when it was recorded;
+    ``result["gain"]`` reads the row.
+    """
+
+    def __init__(self, row: dict[str, Any], kind: str, time_: str) -> None:
+        self.row, self.kind, self.time = row, kind, time_
+
+    def __getitem__(self, key: str) -> Any:
+        return self.row[key]
+
+    def _payload(self) -> dict[str, Any]:
+        return {"kind": self.kind, "row": self.row, "time": self.time}
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={_fmt(v)}" for k, v in self.row.items())
+        return f"recorded {self.kind}: {fields}"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        cells = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
+                        f"<td>{html.escape(_fmt(v))}</td></tr>" for k, v in self.row.items())
+        return (f"<div class='sertutor-result'><b>&#10004; Recorded ({html.escape(self.kind)},"
+                f" {html.escape(self.time)})</b>: it is saved with this notebook's outputs "
+                f"(hand the notebook in with its outputs) and in your progress file."
+                f"<table>{cells}</table></div>")
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        return {"text/plain": repr(self), "text/html": self._repr_html_(),
+                RESULT_MIME: self._payload()}
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def record_result(row: dict[str, Any], *, kind: str | None = None) -> RecordedResult:
+    """Record a result ``row`` with the learner's answers; return it for display.
+
+    Parameters
+    ----------
+    row : dict
+        The result, e.g. the row of :func:`sertutor.experiments.paired_run` (numbers,
+        strings; numpy scalars are converted, NaN becomes ``None``).
+    kind : str, optional
+        What it is (default: ``row["experiment"]``, else ``"result"``).
+
+    Returns
+    -------
+    RecordedResult
+        Shown as a table; its output carries the row as :data:`RESULT_MIME` JSON, which is
+        how a submitted notebook hands its result to the grading command. When recording is
+        on (see the module's docstring) the row is also appended to the progress file
+        (:func:`recorded_results`). Recording never raises.
+    """
+    from ..storage import to_json
+
+    if not isinstance(row, dict) or not row:
+        raise TypeError(f"row must be a non-empty dict, got {type(row).__name__}")
+    clean = json.loads(to_json(row))
+    kind = str(kind or clean.get("experiment") or "result")
+    result = RecordedResult(clean, kind, _now())
+    if _recording_enabled():
+        with contextlib.suppress(Exception):  # noqa: BLE001 - recording must never break it
+            _record_result(result._payload())
+    return result
+
+
+def _record_result(entry: dict[str, Any]) -> None:
+    from ..storage import atomic_write_json
+
+    path = progress_path()
+    with _locked(path):
+        data = _read(path)
+        results = data.get("results") if isinstance(data.get("results"), list) else []
+        data["results"] = (results + [entry])[-MAX_RESULTS:]
+        data["version"] = PROGRESS_VERSION
+        atomic_write_json(path, data)
+
+
+def recorded_results(kind: str | None = None) -> list[dict[str, Any]]:
+    """The results recorded on this machine (oldest first): ``{"kind", "row", "time"}``
+    entries, only those of ``kind`` if given."""
+    results = _read(progress_path()).get("results")
+    if not isinstance(results, list):
+        return []
+    return [e for e in results if isinstance(e, dict) and isinstance(e.get("row"), dict)
+            and (kind is None or e.get("kind") == kind)]

@@ -47,7 +47,7 @@ References
 from .inverse import LogMelToAudio, log_mel_to_audio
 from .logmel import (AMIN, DELTA_WIN, FEATURE_VERSION, MEL_NORM, MEL_SCALE, PAD_MODE, LogMel,
                      deltas, log_mel, log_mel_librosa, n_frames)
-from .normalise import NormStats, SpeakerNormStats
+from .normalise import NormStats, SpeakerNormStats, utterance_stats
 from .segments import n_segments, segment
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "log_mel_librosa",
     "deltas",
     "NormStats",
+    "utterance_stats",
     "SpeakerNormStats",
     "segment",
     "n_segments",

@@ -35,7 +35,7 @@ from torch import Tensor
 
 from ._checks import check_features
 
-__all__ = ["NormStats", "SpeakerNormStats"]
+__all__ = ["NormStats", "SpeakerNormStats", "utterance_stats"]
 
 
 @dataclass
@@ -257,3 +257,37 @@ class SpeakerNormStats:
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError("SpeakerNormStats.from_dict needs keys reference, speakers, "
                              f"n_utterances, prior_utts ({exc})") from exc
+
+
+def utterance_stats(features: Sequence[np.ndarray | Tensor]) -> np.ndarray:
+    """Per utterance, the mean and standard deviation over time of every (channel, mel band).
+
+    The fixed-length summary a linear model reads (notebook 02's probe, the linear reference of
+    ``benchmarks/method_screen.py``): overall level, spectral balance and how much each band
+    moves. Normalise the features first (:meth:`NormStats.apply`,
+    :meth:`SpeakerNormStats.apply`) to compare with a model that sees normalised input.
+
+    Parameters
+    ----------
+    features : list of arrays, each (C, n_mels, T_i)
+
+    Returns
+    -------
+    ndarray, shape (n_utterances, 2 * C * n_mels)
+        Means first, then standard deviations.
+
+    Examples
+    --------
+    >>> utterance_stats([np.ones((1, 3, 5)), np.zeros((1, 3, 2))]).shape
+    (2, 6)
+    """
+    if isinstance(features, (np.ndarray, Tensor)) or len(features) == 0:
+        raise ValueError("features must be a non-empty list of (C, n_mels, T) arrays")
+    rows = []
+    for i, f in enumerate(features):
+        f = f.detach().cpu().numpy() if isinstance(f, Tensor) else np.asarray(f)
+        if f.ndim != 3 or f.shape[-1] < 1:
+            raise ValueError(f"features[{i}] must have shape (C, n_mels, T >= 1), "
+                             f"got {f.shape}")
+        rows.append(np.concatenate([f.mean(axis=-1).ravel(), f.std(axis=-1).ravel()]))
+    return np.stack(rows)  # (n, 2 * C * n_mels)

@@ -12,8 +12,8 @@ the shared hidden vector ``h`` that every head of the model reads::
          pooling "stats":   mean, std over time; concatenate      # (B, 2 * c_L * m_L)
       -> Linear -> LeakyReLU                                      # h (B, hidden_dim)
 
-``"flatten"`` (the default) keeps every cell, so h knows *when* in the segment each pattern
-occurs; most of that is phonetic content, which says little about emotion. ``"stats"`` is the
+``"flatten"`` keeps every cell, so h knows *when* in the segment each pattern occurs; most of
+that is phonetic content, which says little about emotion. ``"stats"`` (the default) is the
 statistics pooling of speaker-embedding networks (x-vectors, Snyder et al. 2018): per channel
 and mel row, the mean and standard deviation over time. Emotion is a property of the whole
 utterance (its level, pitch, spectral balance and how much they vary), so a summary that
@@ -143,6 +143,20 @@ class Encoder(nn.Module):
                              f"{self.pooling!r}")
         self.to_hidden = nn.Linear(pooled, model.hidden_dim)
 
+    def pool(self, fmap: torch.Tensor) -> torch.Tensor:
+        """The last feature map (B, c_L, m_L, t_L) as one vector per segment.
+
+        ``"stats"``: mean and standard deviation over time per (channel, mel row), shape
+        (B, 2 * c_L * m_L); ``"flatten"``: every cell, shape (B, c_L * m_L * t_L).
+        """
+        if self.pooling == "stats":
+            mean = fmap.mean(dim=-1)  # (B, c_L, m_L)
+            var = fmap.var(dim=-1, unbiased=False)  # (B, c_L, m_L)
+            std = (var + self.STD_EPS).sqrt()  # (B, c_L, m_L)
+            stats = torch.cat([mean, std], dim=1)  # (B, 2 * c_L, m_L)
+            return stats.flatten(start_dim=1)  # (B, 2 * c_L * m_L)
+        return fmap.flatten(start_dim=1)  # (B, c_L * m_L * t_L)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Encode segments.
 
@@ -155,14 +169,7 @@ class Encoder(nn.Module):
         h : Tensor, shape (B, hidden_dim)
         """
         x = self.blocks(x)  # (B, c_L, m_L, t_L)
-        if self.pooling == "stats":
-            mean = x.mean(dim=-1)  # (B, c_L, m_L)
-            var = x.var(dim=-1, unbiased=False)  # (B, c_L, m_L)
-            std = (var + self.STD_EPS).sqrt()  # (B, c_L, m_L)
-            x = torch.cat([mean, std], dim=1)  # (B, 2 * c_L, m_L)
-            x = x.flatten(start_dim=1)  # (B, 2 * c_L * m_L)
-        else:
-            x = x.flatten(start_dim=1)  # (B, c_L * m_L * t_L)
+        x = self.pool(x)  # (B, pooled)
         return F.leaky_relu(self.to_hidden(x), NEG_SLOPE)  # (B, hidden_dim)
 
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .. import pipeline
-from ..data.manifest import EMOTIONS
+from ..data.manifest import emotion_labels
 from ..storage import data_dir
 
-# evaluate and jobs are imported in the functions that use them: they import torch (seconds),
-# and ``sertutor tutorials grade`` / ``prepare`` import this module at start-up (through
-# sertutor.teaching) without scoring or training a model.
+# checkpoint, data.prepare, evaluate and jobs are imported in the functions that use them: they
+# import torch (seconds), and ``sertutor tutorials grade`` / ``prepare`` import this module at
+# start-up (through sertutor.teaching) without scoring or training a model.
 
 __all__ = ["available", "load", "load_or_train", "path", "recorded_metrics", "rescore"]
 
@@ -42,8 +41,10 @@ def path(name: str = "classroom") -> Path:
 
 def load(name: str = "classroom", *, device: str = "cpu"):
     """Load a shipped model; returns ``(model, config, meta)`` like
-    :func:`sertutor.pipeline.load_trained` (weights-only loading)."""
-    return pipeline.load_trained(path(name), device=device)
+    :func:`sertutor.checkpoint.load_trained` (weights-only loading)."""
+    from ..checkpoint import load_trained  # torch: see the note at the top
+
+    return load_trained(path(name), device=device)
 
 
 def recorded_metrics(name: str = "classroom") -> dict:
@@ -60,13 +61,15 @@ def rescore(name: str = "classroom", *, device: str = "cpu", return_metrics: boo
     value means the installed packages compute different features or predictions.
     ``sertutor doctor`` runs this. With ``return_metrics``, returns ``(metrics, data)``.
     """
-    from ..evaluate import evaluate_segments  # torch: see the note at the top
+    from ..data.prepare import prepare_data  # torch: see the note at the top
+    from ..evaluate import evaluate_segments
 
     model, config, _ = load(name, device=device)
     test = recorded_metrics(name)["test"]
-    data = pipeline.prepare_data(config, aux_corpus=None, fold=test["fold"],
-                                 n_folds=test["n_folds"], progress=False)
-    metrics = evaluate_segments(model, data.test, emotions=EMOTIONS)
+    data = prepare_data(config, aux_corpus=None, fold=test["fold"], n_folds=test["n_folds"],
+                        progress=False)
+    metrics = evaluate_segments(model, data.test,
+                                emotions=emotion_labels(config.model.n_emotions))
     return (metrics, data) if return_metrics else metrics["uar"]
 
 
@@ -83,9 +86,10 @@ def load_or_train(name: str = "classroom", *, train: bool = False, out_dir=None,
     """
     if not train:
         return load(name, device=device)
-    from ..jobs import run  # torch: see the note at the top
+    from ..checkpoint import load_trained  # torch: see the note at the top
+    from ..jobs import run
 
     path(name)  # the name must be a shipped model's preset
     out = data_dir() / "runs" / name if out_dir is None else out_dir
     run(name, out_dir=out, device=device, overwrite=True)
-    return pipeline.load_trained(Path(out) / "checkpoint.pt", device=device)
+    return load_trained(Path(out) / "checkpoint.pt", device=device)

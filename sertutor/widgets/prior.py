@@ -41,13 +41,11 @@ import pandas as pd
 import torch
 
 from ..config import Config
-from ..data.corpora import load_corpus
-from ..data.extract import extract_features
-from ..data.manifest import EMOTIONS
-from ..data.segments import SegmentSet, make_segments
+from ..data.manifest import emotion_labels
+from ..data.prepare import segments_for_model
+from ..data.segments import SegmentSet
 from ..features import NormStats, log_mel_to_audio
 from ..models import sample_gaussian_prior
-from ..pipeline import corpus_norm_stats
 from .figures import resend_trace_names, waveform_envelope
 
 # plotly, ipywidgets and IPython are imported where the widget is built or shown: they take
@@ -141,7 +139,7 @@ class PriorSampler:
         self.z_limit = float(z_range) * self.prior_std
         self.sample_rate = int(config.features.sample_rate)
         self.labels = list(self.meta.get("label_maps", {}).get("emotions", [])) or \
-            self._default_labels(mc.n_emotions)
+            list(emotion_labels(mc.n_emotions))
         if len(self.labels) != mc.n_emotions:
             raise ValueError(f"meta['label_maps']['emotions'] names {len(self.labels)} "
                              f"emotions but the model has {mc.n_emotions}")
@@ -173,21 +171,15 @@ class PriorSampler:
         if self.has_decoder:
             self._render()
 
-    @staticmethod
-    def _default_labels(k: int) -> list[str]:
-        return list(EMOTIONS[:k]) if k <= len(EMOTIONS) else [f"emotion {i}" for i in range(k)]
-
     # -------------------------------------------------------------------------- source
     def _device(self):
         p = next(self.model.parameters(), None)
         return p.device if p is not None else "cpu"
 
-    def _segments_of(self, manifest, name: str):
-        fs = extract_features(manifest, config=self.config.features, progress=False)
-        if len(fs) == 0:
-            raise ValueError(f"source {name!r}: no utterance could be read")
-        return make_segments(fs, stats=corpus_norm_stats(self.meta, name, fs.features,
-                                                          manifest=fs.manifest)[0])
+    def _segments_of(self, source, name: str):
+        """Segments of a corpus spec or manifest, normalised as the model expects."""
+        return segments_for_model(source, features=self.config.features, meta=self.meta,
+                                  spec=name, preset=self.config, progress=False).segments
 
     def _encode_source(self, source: Any) -> np.ndarray | None:
         """Codes z (n, z_dim) of (a random subset of) the source's segments."""
@@ -208,7 +200,7 @@ class PriorSampler:
         elif isinstance(source, SegmentSet):
             segs = source
         elif isinstance(source, str):
-            segs = self._segments_of(load_corpus(source, preset=self.config), source)
+            segs = self._segments_of(source, source)
         elif isinstance(source, pd.DataFrame):
             if source.empty:
                 raise ValueError("source manifest has no rows")

@@ -19,7 +19,6 @@ import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,14 +26,11 @@ import pandas as pd
 import torch
 
 from ..audio import check_waveform, load_audio
-from ..data.cache import cache_path
-from ..data.corpora import load_corpus
-from ..data.extract import extract_features
 from ..data.labels import LabelMaps
-from ..data.manifest import EMOTIONS, validate_manifest
-from ..data.segments import SEGMENT_TENSORS, SegmentSet, make_segments
+from ..data.manifest import emotion_labels
+from ..data.prepare import PreparedData, sample_rows, segments_for_model
+from ..data.segments import SEGMENT_TENSORS, SegmentSet
 from ..evaluate import pool_utterances, predict
-from ..pipeline import PreparedData, corpus_norm_stats
 
 __all__ = ["Utterances", "collect_utterances", "overlap_add"]
 
@@ -95,13 +91,6 @@ def _take(segments, rows: np.ndarray):
     sub = segments.subset(torch.from_numpy(keep))
     new_utt = torch.from_numpy(position[utt[keep]]).to(sub.utt)
     return dataclasses.replace(sub, utt=new_utt, n_utterances=len(rows))
-
-
-def _sample_rows(n: int, max_utterances: int | None, seed: int) -> np.ndarray:
-    """Sorted row indices: all ``n``, or a seeded random sample of ``max_utterances``."""
-    if max_utterances is None or n <= max_utterances:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, max_utterances, replace=False))
 
 
 @dataclass
@@ -249,35 +238,10 @@ def _from_prepared(data, parts: Sequence[str], max_utterances: int | None, seed:
             raise ValueError(f"parts: {part!r} is not in this PreparedData; choose from "
                              f"{sorted(available)}")
         seg, manifest = available[part]
-        rows = _sample_rows(len(manifest), max_utterances, seed)
+        rows = sample_rows(len(manifest), max_utterances, seed)
         segs.append(_take(seg, rows))
         frames.append(manifest.iloc[rows].assign(part=part))
     return segs, frames, data.config.features.segment_hop
-
-
-def _from_manifest(model, manifest: pd.DataFrame, *, spec: str | None, meta, labels,
-                   max_utterances: int | None, seed: int, progress: bool, data_dir):
-    """Features and segments of (a sample of) a manifest, normalised as the model expects."""
-    validate_manifest(manifest, name="source")
-    if len(manifest) == 0:
-        raise ValueError("source: the manifest has no utterances")
-    fc = model.feature_config
-    manifest = manifest.reset_index(drop=True)
-    cache_dir = None if data_dir is None else Path(data_dir) / "features"  # as prepare_data
-    if cache_path(manifest, fc, cache_dir).is_file():  # the whole corpus is already cached
-        fs = extract_features(manifest, config=fc, progress=progress, cache_dir=cache_dir)
-    else:  # extract only the sample, and leave no cache file for it
-        rows = _sample_rows(len(manifest), max_utterances, seed)
-        fs = extract_features(manifest.iloc[rows], config=fc, cache=False, progress=progress)
-    stats, _ = corpus_norm_stats(meta, spec, fs.features, manifest=fs.manifest)
-    rows = _sample_rows(len(fs), max_utterances, seed)
-    fs = fs.subset(rows)
-    maps = LabelMaps.from_dict(meta["label_maps"]) if meta and "label_maps" in meta \
-        else LabelMaps(emotions=tuple(labels))
-    seg = make_segments(fs, stats=stats, frames=fc.segment_frames, hop=fc.segment_hop,
-                        label_maps=maps)
-    part = spec or "manifest"
-    return [seg], [fs.manifest.assign(part=part)], fc.segment_hop
 
 
 def collect_utterances(model, source, *, config=None, meta: dict | None = None,
@@ -289,10 +253,10 @@ def collect_utterances(model, source, *, config=None, meta: dict | None = None,
     Parameters
     ----------
     model : sertutor.models.MultiTaskAAE
-        A trained model (``pretrained.load`` or ``pipeline.load_trained``); ignored (may be
+        A trained model (``pretrained.load`` or ``checkpoint.load_trained``); ignored (may be
         None) when ``source`` is already an :class:`Utterances`.
     source : PreparedData, str, pandas.DataFrame or Utterances
-        - a :class:`~sertutor.pipeline.PreparedData`: the segments of ``parts`` (``"test"``,
+        - a :class:`~sertutor.data.prepare.PreparedData`: the segments of ``parts`` (``"test"``,
           the held-out speakers; ``"aux"``, the auxiliary corpus; a cross-corpus spec);
         - a corpus spec (``"synth-emo"``, ``"ravdess:/data/RAVDESS"``): loaded, features
           extracted and normalised with the model's training statistics when ``meta`` names
@@ -316,7 +280,7 @@ def collect_utterances(model, source, *, config=None, meta: dict | None = None,
         Progress bar while extracting features.
     data_dir : path-like, optional
         Corpus spec / manifest: where corpora and cached features are (default
-        :func:`sertutor.storage.data_dir`), as in :func:`~sertutor.pipeline.prepare_data`.
+        :func:`sertutor.storage.data_dir`), as in :func:`~sertutor.data.prepare.prepare_data`.
 
     Returns
     -------
@@ -331,21 +295,25 @@ def collect_utterances(model, source, *, config=None, meta: dict | None = None,
                                        or max_utterances < 1):
         raise ValueError(f"max_utterances must be a positive int or None, got {max_utterances!r}")
     n_emotions = model.model_config.n_emotions
-    labels = tuple((meta or {}).get("label_maps", {}).get("emotions", EMOTIONS))[:n_emotions]
+    stored = (meta or {}).get("label_maps", {}).get("emotions")
+    labels = tuple(stored)[:n_emotions] if stored is not None else emotion_labels(n_emotions)
     if isinstance(source, PreparedData):
         if isinstance(parts, str):
             parts = (parts,)
         segs, frames, hop = _from_prepared(source, parts, max_utterances, seed)
     elif isinstance(source, (str, pd.DataFrame)):
-        spec = source if isinstance(source, str) else None
-        if spec is not None:
-            manifest = load_corpus(spec, preset=config if config is not None else "classroom",
-                                   data_dir=data_dir)
-        else:
-            manifest = source
-        segs, frames, hop = _from_manifest(model, manifest, spec=spec, meta=meta, labels=labels,
-                                           max_utterances=max_utterances, seed=seed,
-                                           progress=progress, data_dir=data_dir)
+        # the path of every trained model: features, the run's (or the corpus's own)
+        # normalisation, segments; a sample is extracted alone unless the corpus is cached
+        fc = model.feature_config
+        prepared = segments_for_model(
+            source, features=fc, meta=meta,
+            preset=config if config is not None else "classroom",
+            label_maps=None if meta and "label_maps" in meta else LabelMaps(emotions=labels),
+            max_utterances=max_utterances, seed=seed, write_cache=False, progress=progress,
+            data_dir=data_dir)
+        part = source if isinstance(source, str) else "manifest"
+        segs, frames = [prepared.segments], [prepared.features.manifest.assign(part=part)]
+        hop = fc.segment_hop
     else:
         raise TypeError(f"source must be a PreparedData, a corpus spec str, a manifest "
                         f"DataFrame or Utterances, got {type(source).__name__}")
