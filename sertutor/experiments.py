@@ -269,12 +269,16 @@ def pair_vs_recorded(pair: dict[str, Any],
             "gain": pair["gain"], "gain_se": None, "wins": int(pair["gain"] > 0)}]
     rows = [r for r in recorded_rows if r.get("fraction") == fraction
             and r.get("variant") in (ref, var) and r.get("uar") is not None]
-    gains = [g for g in paired_gains(rows, reference=ref) if g["variant"] == var]
+    # recorded ablations pair seed s with fold s; a study over (fold, seed) pairs says so
+    keys = ("fraction", "fold", "seed") if rows and all("fold" in r for r in rows) \
+        else ("fraction", "seed")
+    gains = [g for g in paired_gains(rows, reference=ref, pair=keys) if g["variant"] == var]
     if gains:
         g = gains[0]
         means = {v: float(np.mean([r["uar"] for r in rows if r["variant"] == v]))
                  for v in (ref, var)}
-        out.append({"what": "recorded ablation: seed s on fold s, full schedule",
+        out.append({"what": "recorded: " + ("(fold, seed) pairs" if "fold" in keys
+                                            else "seed s on fold s") + ", full schedule",
                     "n": g["n"], f"{ref}_uar": means[ref], f"{var}_uar": means[var],
                     "gain": g["gain_mean"], "gain_se": g["gain_se"], "wins": g["wins"]})
     return out

@@ -155,3 +155,20 @@ def test_phases_are_named_methods_that_train_step_runs_in_order(low_labels, monk
     assert b.mask_all(trainer.streams).shape == (b.x_all.shape[0], b.x_all.shape[-1])
     # each phase's source reads on its own (tutorial 05 prints them)
     assert "def reconstruction_phase" in inspect.getsource(Trainer.reconstruction_phase)
+
+
+def test_a_pair_next_to_recorded_rows_paired_by_fold_and_seed():
+    from sertutor.experiments import pair_vs_recorded
+
+    pair = {"reference": "baseline", "variant": "full", "fraction": 0.1, "fold": 0, "seed": 0,
+            "steps": 200, "baseline_uar": 0.5, "full_uar": 0.55, "gain": 0.05}
+    rows = [{"variant": v, "fraction": 0.1, "fold": f, "seed": s, "uar": u}
+            for f, s, b, g in ((0, 0, 0.5, 0.6), (0, 1, 0.4, 0.4), (1, 0, 0.6, 0.5))
+            for v, u in (("baseline", b), ("full", g))]
+    out = pair_vs_recorded(pair, rows)
+    assert out[0]["n"] == 1 and out[0]["gain"] == 0.05
+    recorded = out[1]
+    # three (fold, seed) pairs: (0, 0) and (0, 1) share a fold but are different pairs
+    assert recorded["n"] == 3 and recorded["wins"] == 1
+    assert recorded["gain"] == pytest.approx((0.1 + 0.0 - 0.1) / 3)
+    assert "(fold, seed) pairs" in recorded["what"]

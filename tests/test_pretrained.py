@@ -57,13 +57,22 @@ def test_load_or_train_loads_or_runs_the_same_job(monkeypatch, tmp_path):
 def test_corpus_norm_stats_uses_the_runs_statistics_for_its_own_corpora():
     from sertutor.pipeline import corpus_norm_stats
 
+    from sertutor.data.manifest import make_manifest
+
     _, _, meta = pretrained.load("classroom")
     feats = [np.full((1, 64, 50), -30.0, dtype=np.float32)]  # (C, n_mels, T) of another corpus
+    rows = make_manifest([{"utt_id": "u0", "path": "u0.wav", "corpus": "other",
+                           "speaker": "s1", "gender": "female", "emotion": "neutral"}])
     for spec in ("synth-emo", "Synth-Emo@classroom"):
-        stats, role = corpus_norm_stats(meta, spec, feats)
+        stats, role = corpus_norm_stats(meta, spec, feats, manifest=rows)
         assert role == "emotion"
         stored = NormStats.from_dict(meta["norm_stats"]["emotion"])
-        np.testing.assert_allclose(stats.mean, stored.mean)
-    stats, role = corpus_norm_stats(meta, "ravdess:/somewhere", feats)
-    assert role is None and np.allclose(stats.mean, -30.0)  # fitted on the corpus itself
+        # per-speaker statistics are shrunk towards the run's own corpus statistics
+        np.testing.assert_allclose(getattr(stats, "reference", stats).mean, stored.mean)
+    stats, role = corpus_norm_stats(meta, "ravdess:/somewhere", feats, manifest=rows)
+    assert role is None  # a corpus the run never saw: fitted on the corpus itself
+    assert np.allclose(getattr(stats, "reference", stats).mean, -30.0)
+    if meta.get("normalise") == "speaker":
+        with pytest.raises(ValueError, match="pass manifest="):
+            corpus_norm_stats(meta, "synth-emo", feats)
     assert corpus_norm_stats(None, None, feats)[1] is None

@@ -1,0 +1,107 @@
+"""Join the issue #14 study's runs into one ablation file for the current defaults.
+
+``benchmarks/method_screen.py`` names its runs ``MODEL@SETTING`` and pairs them by (fold, seed).
+The notebooks (05, 07) read ablation files of :func:`sertutor.experiments.ablation`'s shape
+(``rows`` with ``variant``, ``fraction``, ``fold``, ``seed``, ``uar``; ``summary`` per variant
+and fraction; ``paired_gains`` against the baseline). This script keeps the runs of one
+setting (by default ``both``: per-speaker normalisation and statistics pooling, the defaults
+since issue #14), renames them to their model, adds the logistic-regression reference as
+variant ``linear``, and writes ``benchmarks/results/ablation_defaults.json`` and ``.md``::
+
+    python benchmarks/defaults_ablation.py --setting both FILE [FILE ...]
+
+Each FILE is a method_screen result JSON or ``.partial.jsonl``; the first row of a
+(arm, fraction, fold, seed) wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+RESULTS = HERE / "results"
+
+
+def read_rows(path: Path) -> list[dict]:
+    text = path.read_text()
+    if path.name.endswith(".jsonl"):
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return json.loads(text)["rows"]
+
+
+def main() -> None:
+    from sertutor.experiments import paired_gains, to_markdown
+    from sertutor.storage import atomic_write_text
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--setting", default="both")
+    parser.add_argument("--name", default="ablation_defaults")
+    args = parser.parse_args()
+    unique: dict[tuple, dict] = {}
+    for path in args.files:
+        for r in read_rows(path):
+            model, _, setting = r["arm"].partition("@")
+            if setting != args.setting:
+                continue
+            key = (model, r["fraction"], r["fold"], r["seed"])
+            unique.setdefault(key, {"variant": model, "fraction": r["fraction"],
+                                    "fold": r["fold"], "seed": r["seed"], "uar": r["uar"], "wa": r.get("wa"),
+                                    "field_uar": r.get("cross_uar", {}).get("synth-field"),
+                                    "best_step": r.get("best_step"), "source": path.name})
+    rows = sorted(unique.values(), key=lambda r: (r["fraction"], r["variant"], r["fold"],
+                                                   r["seed"]))
+    summary = []
+    for fraction in sorted({r["fraction"] for r in rows}):
+        for variant in dict.fromkeys(r["variant"] for r in rows if r["fraction"] == fraction):
+            mine = [r for r in rows if r["fraction"] == fraction and r["variant"] == variant]
+            uar = np.array([r["uar"] for r in mine])
+            field = [r["field_uar"] for r in mine if r["field_uar"] is not None]
+            wa = [r["wa"] for r in mine if r["wa"] is not None]
+            summary.append({"variant": variant, "fraction": fraction, "n": len(mine),
+                            "uar_mean": float(uar.mean()),
+                            "uar_std": float(uar.std(ddof=1)) if len(uar) > 1 else 0.0,
+                            **({"wa_mean": float(np.mean(wa))} if wa else {}),
+                            **({"field_uar_mean": float(np.mean(field)),
+                                "field_uar_std": float(np.std(field, ddof=1))
+                                if len(field) > 1 else 0.0} if field else {})})
+    gains = paired_gains(rows, pair=("fraction", "fold", "seed"))
+    field_gains = paired_gains([r for r in rows if r["field_uar"] is not None],
+                               key="field_uar", pair=("fraction", "fold", "seed"))
+    command = "python benchmarks/defaults_ablation.py " + " ".join(sys.argv[1:])
+    result = {"experiment": f"issue #14 study, setting {args.setting!r}", "command": command,
+              "date": time.strftime("%Y-%m-%d"), "rows": rows, "summary": summary,
+              "paired_gains": gains, "paired_gains_field": field_gains}
+    RESULTS.mkdir(exist_ok=True)
+    atomic_write_text(RESULTS / f"{args.name}.json", json.dumps(result, indent=2))
+    lines = [f"# Ablation with the current defaults ({args.name})", "",
+             f"Command: `{command}`, {result['date']}. Rows from: "
+             + ", ".join(sorted({r['source'] for r in rows})) + " (each names the command "
+             "that trained it).", "",
+             "Classroom preset, setting `" + args.setting + "`; `linear` is logistic "
+             "regression on utterance log-mel mean/std with the same normalisation and "
+             "folds. Held-out UAR (synth-emo test speakers) and synth-field UAR, mean ± sd "
+             "over (fold, seed) pairs:", "", to_markdown(result), "",
+             "Gain over `baseline`, paired by (fold, seed): mean ± standard error (wins / "
+             "pairs).", "", "| variant | fraction | held-out UAR gain | synth-field UAR gain |",
+             "|---|---|---|---|"]
+    by_cell = {(g["variant"], g["fraction"]): g for g in field_gains}
+    for g in gains:
+        f = by_cell.get((g["variant"], g["fraction"]))
+        fs = f"{f['gain_mean']:+.3f} ± {f['gain_se']:.3f} ({f['wins']}/{f['n']})" if f else "–"
+        lines.append(f"| {g['variant']} | {g['fraction']} | {g['gain_mean']:+.3f} ± "
+                     f"{g['gain_se']:.3f} ({g['wins']}/{g['n']}) | {fs} |")
+    atomic_write_text(RESULTS / f"{args.name}.md", "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
