@@ -54,7 +54,8 @@ def main() -> None:
                 continue
             key = (model, r["fraction"], r["fold"], r["seed"])
             unique.setdefault(key, {"variant": model, "fraction": r["fraction"],
-                                    "fold": r["fold"], "seed": r["seed"], "uar": r["uar"], "wa": r.get("wa"),
+                                    "fold": r["fold"], "seed": r["seed"], "uar": r["uar"],
+                                    "wa": r.get("wa"),
                                     "field_uar": r.get("cross_uar", {}).get("synth-field"),
                                     "best_step": r.get("best_step"), "source": path.name})
     rows = sorted(unique.values(), key=lambda r: (r["fraction"], r["variant"], r["fold"],
