@@ -70,7 +70,9 @@ def main() -> None:
             summary.append({"variant": variant, "fraction": fraction, "n": len(mine),
                             "uar_mean": float(uar.mean()),
                             "uar_std": float(uar.std(ddof=1)) if len(uar) > 1 else 0.0,
-                            **({"wa_mean": float(np.mean(wa))} if wa else {}),
+                            **({"wa_mean": float(np.mean(wa)),
+                                "wa_std": float(np.std(wa, ddof=1)) if len(wa) > 1 else 0.0}
+                               if wa else {}),
                             **({"field_uar_mean": float(np.mean(field)),
                                 "field_uar_std": float(np.std(field, ddof=1))
                                 if len(field) > 1 else 0.0} if field else {})})

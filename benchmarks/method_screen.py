@@ -439,8 +439,10 @@ def main() -> None:
         unique = {}
         for r in (r for f in args.from_rows for r in read(f)):
             unique.setdefault((r["arm"], r["fraction"], r["fold"], r["seed"]), r)
+        # the deep rows at this fraction; the linear reference keeps both of its fractions
         rows = [r for r in unique.values() if r["fold"] in args.folds
-                and r["seed"] in args.seeds]
+                and r["seed"] in args.seeds and (r["arm"].startswith("linear@")
+                                                 or abs(r["fraction"] - args.fraction) < 1e-9)]
     else:
         done_rows = [r for f in args.skip_done for r in read(f)]
         done = {(r["arm"], r["fold"], r["seed"]) for r in done_rows}
