@@ -69,6 +69,9 @@ SETTINGS: dict[str, dict] = {
                     "train__recon_smooth_frames": 25},
     "both_pooled": {"features__normalise": "speaker", "model__pooling": "stats",
                     "train__recon_smooth_frames": 95},
+    # shorter segments: twice the examples per utterance (screened at 100 % labels)
+    "both_seg48": {"features__normalise": "speaker", "model__pooling": "stats",
+                   "features__segment_frames": 48, "features__segment_hop": 24},
     "both_loss": {"features__normalise": "speaker", "model__pooling": "stats",
                   "train__select": "loss"},
 }
