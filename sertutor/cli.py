@@ -30,7 +30,8 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from .config import PRESETS
+from . import __version__
+from .config import MODEL_VARIANTS, PRESETS, get_config
 from .deps import DependencyError, torch_pair_problem
 from .storage import atomic_write_text, to_json
 
@@ -72,12 +73,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _add_train(p: argparse.ArgumentParser) -> None:
-    from .config import MODEL_VARIANTS
-
     _add_common(p)
     p.add_argument("--model", default="full", choices=MODEL_VARIANTS,
                    help="baseline (CNN), ae, aae (semi-supervised AAE), mtl (multi-task), "
-                        "full (default: full)")
+                        "full (the paper's model; default), fixmatch (baseline + FixMatch-style "
+                        "pseudo-labels, a modern comparison)")
     p.add_argument("--label-fraction", type=float, default=1.0,
                    help="share of emotion-training utterances that keep their label "
                         "(default: 1.0)")
@@ -106,7 +106,6 @@ def _add_train(p: argparse.ArgumentParser) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from .config import get_config
     from .jobs import run
     from .train import init_distributed, resolve_device, shutdown_distributed
 
@@ -173,8 +172,6 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------- experiment
 def _add_experiment(p: argparse.ArgumentParser) -> None:
-    from .config import MODEL_VARIANTS
-
     p.add_argument("name", choices=["ablation", "cross-corpus", "dimensional"],
                    help="ablation: models x label fractions; cross-corpus: synth-emo -> "
                         "synth-field; dimensional: arousal/valence UAR and CCC")
@@ -456,8 +453,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sertutor",
         description="Speech emotion recognition with a multi-task semi-supervised adversarial "
                     "autoencoder (Latif et al., 2022), for learning and teaching.")
-    from . import __version__
-
     parser.add_argument("--version", action="version", version=f"sertutor {__version__}")
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an error (also: SERTUTOR_DEBUG=1)")

@@ -99,3 +99,14 @@ def test_from_model_on_another_corpus_has_no_note(tiny_model):
                                     meta=META, max_utterances=12)
     assert cm.includes_training_speakers is False and "optimistic" not in cm.message
     assert "training speakers" not in cm.static_figure().layout.title.text
+
+
+def test_an_empty_cell_keeps_the_training_corpus_note(tiny_model):
+    cm = ConfusionMatrix.from_model(tiny_model, "synth-emo", config=get_config("tiny"),
+                                    meta=META, max_utterances=12)
+    pred = cm.predictions[cm.name]
+    empty = [(t, p) for t in range(len(cm.labels)) for p in range(len(cm.labels))
+             if not ((cm.y_true == t) & (pred == p)).any()]
+    assert empty  # 12 utterances cannot fill all 16 cells
+    cm.select_cell(*empty[0])
+    assert cm.message.startswith("No utterance in the cell") and "optimistic" in cm.message

@@ -129,10 +129,16 @@ def test_codes_of_real_speech_from_a_manifest(classroom, tmp_path, monkeypatch):
     assert ps.z_codes.shape == (12, 8) and np.all(np.isfinite(ps.z_codes))
     assert "encoded" in ps.figure.layout.annotations[2].text
     # by hand: the corpus is the model's emotion corpus, so the run's statistics normalise it
-    from sertutor.data.dataset import extract_features, make_segments
+    # (per speaker, shrunk towards them, when the model was trained that way)
+    from sertutor.data.dataset import extract_features, make_segments, speaker_keys
+    from sertutor.features import SpeakerNormStats
 
     fs = extract_features(manifest, config=config.features, cache=False, progress=False)
-    segs = make_segments(fs, stats=NormStats.from_dict(meta["norm_stats"]["emotion"]))
+    stats = NormStats.from_dict(meta["norm_stats"]["emotion"])
+    if meta.get("normalise", "corpus") == "speaker":
+        stats = SpeakerNormStats.fit(fs.features, speaker_keys(fs.manifest), reference=stats,
+                                     prior_utts=meta["speaker_prior_utts"])
+    segs = make_segments(fs, stats=stats)
     with torch.no_grad():
         model.eval()
         z = model.encode(segs.x).z.numpy()  # (S, 8)

@@ -366,8 +366,9 @@ class ConfusionMatrix(ClickableFigure):
         table.index.name = "utterance"
         self.selection = table
         what = f"{model}: true {self.labels[t]}, predicted {self.labels[p]}"
-        if not len(rows):
-            self._set_message(f"No utterance in the cell {what}.")
+        if not len(rows):  # the notes (e.g. "optimistic") still hold for the whole matrix
+            self._set_message(" ".join(filter(None, (f"No utterance in the cell {what}.",
+                                                     self._notes()))))
         else:
             self._set_message(self._notes())
         self._show_cell(what, table)
