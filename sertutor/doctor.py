@@ -159,6 +159,7 @@ CLASSROOM_CORPORA = ("synth-emo", "synth-aux", "synth-field")
 
 def corpus_status(preset: str = "classroom") -> dict[str, tuple[bool, bool]]:
     """``{corpus: (generated, features cached)}`` for the embedded corpora of a preset."""
+    # deferred: the doctor checks the torch pair before anything imports torch
     from .config import get_config
     from .data import load_corpus
     from .data.dataset import cache_path
@@ -193,6 +194,7 @@ def check_corpora() -> Check:
 
 
 def check_pretrained(*, rescore: bool = True) -> Check:
+    # deferred: the doctor checks the torch pair before anything imports torch
     from . import pretrained
 
     try:

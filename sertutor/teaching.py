@@ -265,6 +265,7 @@ def nbgrader_notebook(nb, *, name: str = "notebook", points: float = 1,
     """
     import nbformat
 
+    # deferred: `sertutor tutorials` starts without torch or nbformat work it does not need
     from .tutorials import paste_solution, solution_cells
 
     if not isinstance(points, (int, float)) or isinstance(points, bool) or points <= 0:
@@ -457,6 +458,7 @@ def _submissions(folder: Path) -> tuple[list[tuple[str, Path]], list[str]]:
 def _expected_exercises(nb, filename: str) -> list[str]:
     """The exercises a submitted notebook should answer: those of its tutorial (by its
     ``NN_`` prefix) and any other that its cells check."""
+    # deferred: `sertutor tutorials` starts without torch or nbformat work it does not need
     from .exercises import list_exercises
 
     names = []
@@ -768,6 +770,7 @@ def _number(value: Any) -> bool:
 def _valid_pair(row: Any) -> dict[str, Any] | None:
     """The pair's fields (see :data:`_PAIR_COLUMNS`) if ``row`` is a well-formed
     :func:`sertutor.experiments.paired_run` row, else None."""
+    # deferred: `sertutor tutorials` starts without torch or nbformat work it does not need
     from .experiments import CLASS_PAIR
 
     if not isinstance(row, dict) or row.get("experiment", CLASS_PAIR) != CLASS_PAIR:
@@ -793,6 +796,7 @@ def recorded_pairs(nb) -> list[dict[str, Any]]:
     record_result` of a :func:`sertutor.experiments.paired_run` row), read from its saved
     outputs: one per (reference, variant, preset, fraction, steps, fold, seed), the last one
     if it was recorded more than once. Malformed records are left out."""
+    # deferred: `sertutor tutorials` starts without torch or nbformat work it does not need
     from .exercises import RESULT_MIME
 
     found: dict[tuple, dict[str, Any]] = {}
@@ -867,6 +871,7 @@ def class_experiment(pairs: Iterable[dict[str, Any]]) -> dict[str, list[dict[str
     """
     import numpy as np
 
+    # deferred: `sertutor tutorials` starts without torch or nbformat work it does not need
     from .experiments import paired_gains
 
     rows = []

@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from .storage import atomic_write_text
+
 __all__ = ["tutorials_dir", "list_notebooks", "notebook_title", "execute_notebook",
            "execute_for_export", "NotebookError", "export", "export_html", "ExportResult",
            "SolutionCell", "solution_cells", "paste_solution", "append_solution_checks"]
@@ -542,8 +544,6 @@ def _copy_static(folder: Path) -> Path:
 
 def _write_public(path: Path, text: str) -> Path:
     """Write a page atomically, readable by everyone (a web server, a browser, the class)."""
-    from .storage import atomic_write_text
-
     atomic_write_text(path, text)
     os.chmod(path, 0o644)
     return path

@@ -58,6 +58,7 @@ def test_a_looping_repr_fails_within_the_limit(monkeypatch):
             while True:
                 pass
 
+    check("00.class_counts", {})  # the checker's own first imports, which the limit waits for
     monkeypatch.setenv("SERTUTOR_CHECK_TIME_LIMIT", "0.5")
     result, seconds = _timed("00.class_counts", Weird())  # a checker that describes the answer
     assert not result and "did not return within 0.5 s" in result.message and seconds < 3
@@ -104,3 +105,25 @@ def test_the_alarm_is_cleared_after_a_check(fn_exercise):
     assert signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None) or \
         not getattr(signal.getsignal(signal.SIGALRM), "__name__", "") == "on_alarm"
     np.testing.assert_equal(check(fn_exercise, abs).passed, True)
+
+
+def test_the_limit_never_interrupts_an_import_half_way(fn_exercise, tmp_path, monkeypatch):
+    """A slow first import (torch in a busy kernel) must finish: a module left partly
+    initialised would break every later cell. The limit applies once the import is done."""
+    import sys
+
+    (tmp_path / "slow_module_for_check.py").write_text(
+        "import time\ntime.sleep(1.0)\nDONE = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "slow_module_for_check", raising=False)
+
+    def imports_then_loops(x):
+        import slow_module_for_check  # noqa: F401 - takes 1 s, twice the limit
+
+        while True:
+            pass
+
+    result, seconds = _timed(fn_exercise, imports_then_loops)
+    assert not result and "did not return within 0.5 s" in result.message
+    assert sys.modules["slow_module_for_check"].DONE is True  # fully initialised
+    assert 1.0 <= seconds < 4

@@ -52,6 +52,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config, SynthConfig, get_config
+from ..storage import atomic_write_text
+from ..storage import data_dir as default_data_dir
 from .manifest import (EMOTIONS, EMOTIONS_EXTENDED, make_manifest, read_manifest_csv,
                        write_manifest_csv)
 from .voice import (EMOTION_PROTOTYPES, SAMPLE_RATE, RecordingConditions, Speaker, make_speaker,
@@ -343,8 +345,6 @@ def _fingerprint(name: str, preset_name: str, cfg: SynthConfig) -> dict:
 def corpus_dir(name: str, *, preset: str | Config | SynthConfig = "classroom",
                data_dir: str | Path | None = None) -> Path:
     """``<data_dir>/corpora/<preset name>/<name>``: where :func:`write_corpus` writes."""
-    from ..storage import data_dir as default_data_dir
-
     _check_corpus(name)
     preset_name, _ = _resolve_preset(preset)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -444,8 +444,8 @@ def write_corpus(name: str, *, preset: str | Config | SynthConfig = "classroom",
     pathlib.Path
         The manifest CSV.
     """
+    # deferred: `import sertutor.data.synth` needs no soundfile until a corpus is written
     from ..audio import write_wav
-    from ..storage import atomic_write_text
 
     _check_corpus(name)
     preset_name, cfg = _resolve_preset(preset)

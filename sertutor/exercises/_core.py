@@ -196,6 +196,14 @@ def _deadline(seconds: float):
         return
 
     def on_alarm(signum, frame):
+        # Never stop an import half-way: a module left partly initialised (torch, on a cold
+        # first import in a busy kernel) breaks every later cell. Wait for it, then stop.
+        f = frame
+        while f is not None:
+            if f.f_code.co_filename.startswith("<frozen importlib"):
+                signal.setitimer(signal.ITIMER_REAL, 0.25)
+                return
+            f = f.f_back
         raise _TimeLimit()
 
     previous = signal.signal(signal.SIGALRM, on_alarm)

@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..storage import atomic_write_json, data_dir, to_json
+
 __all__ = ["progress_path", "record_check", "passed_exercises", "reset_progress",
            "record_result", "recorded_results", "RecordedResult", "RESULT_MIME"]
 
@@ -48,8 +50,6 @@ def progress_path() -> Path:
     env = os.environ.get("SERTUTOR_PROGRESS_FILE", "").strip()
     if env:
         return Path(env).expanduser()
-    from ..storage import data_dir
-
     return data_dir() / "progress.json"
 
 
@@ -118,8 +118,6 @@ def record_check(result: Any) -> None:
 
 
 def _record_pass(name: str) -> None:
-    from ..storage import atomic_write_json
-
     path = progress_path()
     with _locked(path):
         data = _read(path)
@@ -206,8 +204,6 @@ def record_result(row: dict[str, Any], *, kind: str | None = None) -> RecordedRe
         on (see the module's docstring) the row is also appended to the progress file
         (:func:`recorded_results`). Recording never raises.
     """
-    from ..storage import to_json
-
     if not isinstance(row, dict) or not row:
         raise TypeError(f"row must be a non-empty dict, got {type(row).__name__}")
     clean = json.loads(to_json(row))
@@ -220,8 +216,6 @@ def record_result(row: dict[str, Any], *, kind: str | None = None) -> RecordedRe
 
 
 def _record_result(entry: dict[str, Any]) -> None:
-    from ..storage import atomic_write_json
-
     path = progress_path()
     with _locked(path):
         data = _read(path)

@@ -12,6 +12,7 @@ EMOTIONS = ("neutral", "happy", "sad", "angry")  # the common 4-class set (manif
 
 @functools.lru_cache(maxsize=4)
 def _emo_counts(preset: str = "classroom") -> tuple[dict[str, int], int]:
+    # deferred: exercise checks import only what they use (grading start-up)
     from ..data import load_corpus
 
     emo = load_corpus("synth-emo", preset=preset)

@@ -3,6 +3,7 @@ the weighted multi-task loss."""
 
 from __future__ import annotations
 
+from ..config import TrainConfig
 from ._core import Incorrect, call_learner, exercise, expect_number
 
 
@@ -93,8 +94,6 @@ def multitask_loss(losses, weights):
             + weights.w_dimensional * losses["dimensional"])
 ''')
 def _multitask_loss(answer):
-    from ..config import TrainConfig
-
     configs = (TrainConfig(), TrainConfig(w_emotion=2.0, w_speaker=0.1, w_gender=0.5,
                                           w_dimensional=0.0))
     keys = ("emotion", "speaker", "gender", "dimensional")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from ..config import get_config
+from ..data.manifest import COLUMNS, EMOTIONS, make_manifest
 from ._core import Incorrect, describe, exercise, expect_number
 
 
@@ -71,8 +73,6 @@ answer_row = {
 }
 ''')
 def _manifest_row(answer):
-    from ..data.manifest import COLUMNS, EMOTIONS, make_manifest
-
     if not isinstance(answer, dict):
         raise Incorrect(f"Expected one row as a dict (column -> value), got {describe(answer)}.")
     unknown = [k for k in answer if k not in COLUMNS]
@@ -98,8 +98,6 @@ def _manifest_row(answer):
 
 
 def _paper_segments(duration_s: float = 3.2) -> int:
-    from ..config import get_config
-
     f = get_config("paper").features
     hop = int(round(f.sample_rate * f.hop_ms / 1000))
     frames_total = 1 + int(round(duration_s * f.sample_rate)) // hop
@@ -149,8 +147,6 @@ cfg = sertutor.get_config("paper")
 answer_global_batch = 4 * cfg.train.batch_size     # 4 processes x 64 = 256
 ''')
 def _global_batch(answer):
-    from ..config import get_config
-
     value = expect_number(answer, what="the number of segments per optimiser step",
                           integer=True)
     per_process = get_config("paper").train.batch_size
