@@ -7,9 +7,11 @@ is made rather than as a shape error deep inside torch.
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, Callable
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from ..config import FeatureConfig
@@ -43,3 +45,19 @@ def check_features(x: Any, *, name: str, ndim: tuple[int, ...], shape_text: str)
         else np.issubdtype(x.dtype, np.floating)
     if not floating:
         raise ValueError(f"{name} must be floating point, got dtype {x.dtype}")
+
+
+_DEVICE_CACHE: dict[tuple, tuple[Tensor, ...]] = {}
+
+
+def cached_on_device(build: Callable[[FeatureConfig], tuple[Tensor, ...]], c: FeatureConfig,
+                     device: torch.device) -> tuple[Tensor, ...]:
+    """``build(c)`` (fixed tensors such as a window and a mel filterbank) on ``device``, built
+    once per builder, settings and device (at most 16 entries are kept)."""
+    key = (build.__module__, build.__qualname__, dataclasses.astuple(c), str(device))
+    found = _DEVICE_CACHE.get(key)
+    if found is None:
+        if len(_DEVICE_CACHE) > 16:
+            _DEVICE_CACHE.clear()
+        found = _DEVICE_CACHE[key] = tuple(t.to(device) for t in build(c))
+    return found

@@ -26,7 +26,6 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -35,7 +34,7 @@ from torch import Tensor, nn
 
 from ..config import FeatureConfig
 from ..deps import import_torchaudio
-from ._checks import check_config, check_features
+from ._checks import cached_on_device, check_config, check_features
 from .logmel import MEL_NORM, MEL_SCALE
 
 __all__ = ["log_mel_to_audio", "LogMelToAudio"]
@@ -65,22 +64,6 @@ def _filterbank_and_window(c: FeatureConfig) -> tuple[Tensor, Tensor]:
     fb = AF.melscale_fbanks(c.n_fft // 2 + 1, c.f_min, f_max, c.n_mels, c.sample_rate,
                             MEL_NORM, MEL_SCALE)  # (n_freqs, n_mels)
     return fb, torch.hann_window(c.win_length)  # (n_freqs, n_mels), (win_length,)
-
-
-_CACHE: dict[tuple, tuple[Tensor, Tensor]] = {}
-
-
-def _cached_filterbank_and_window(c: FeatureConfig,
-                                  device: torch.device) -> tuple[Tensor, Tensor]:
-    """:func:`_filterbank_and_window` on ``device``, built once per settings and device."""
-    key = (dataclasses.astuple(c), str(device))
-    found = _CACHE.get(key)
-    if found is None:
-        if len(_CACHE) > 16:
-            _CACHE.clear()
-        fb, window = _filterbank_and_window(c)
-        found = _CACHE[key] = (fb.to(device), window.to(device))
-    return found
 
 
 def _log_mel_to_audio(log_mel: Tensor | np.ndarray, length: int | None, *,
@@ -184,7 +167,7 @@ def log_mel_to_audio(log_mel: Tensor | np.ndarray, *, config: FeatureConfig | No
     config = check_config(config)
     n_iter, momentum = _check_griffin_lim(n_iter, momentum)
     device = log_mel.device if isinstance(log_mel, Tensor) else torch.device("cpu")
-    fb, window = _cached_filterbank_and_window(config, device)
+    fb, window = cached_on_device(_filterbank_and_window, config, device)
     with torch.no_grad():
         return _log_mel_to_audio(log_mel, length, config=config, fb=fb, window=window,
                                  n_iter=n_iter, momentum=momentum)

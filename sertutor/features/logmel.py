@@ -54,7 +54,6 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Sequence
 
 import numpy as np
@@ -63,7 +62,7 @@ from torch import Tensor, nn
 
 from ..config import FeatureConfig
 from ..deps import import_torchaudio
-from ._checks import check_config
+from ._checks import cached_on_device, check_config
 
 __all__ = [
     "AMIN",
@@ -214,22 +213,6 @@ def _window_and_filterbank(c: FeatureConfig) -> tuple[Tensor, Tensor]:
     return window, fb.T.contiguous()  # (win_length,), (n_mels, n_freqs)
 
 
-_CACHE: dict[tuple, tuple[Tensor, Tensor]] = {}
-
-
-def _cached_window_and_filterbank(c: FeatureConfig,
-                                  device: torch.device) -> tuple[Tensor, Tensor]:
-    """:func:`_window_and_filterbank` on ``device``, built once per settings and device."""
-    key = (dataclasses.astuple(c), str(device))
-    found = _CACHE.get(key)
-    if found is None:
-        if len(_CACHE) > 16:
-            _CACHE.clear()
-        window, fb = _window_and_filterbank(c)
-        found = _CACHE[key] = (window.to(device), fb.to(device))
-    return found
-
-
 # ------------------------------------------------------------------------------- log-mel
 def _mel_spectrogram(x: Tensor, *, config: FeatureConfig, window: Tensor, fb: Tensor) -> Tensor:
     """Mel power (or magnitude) spectrogram of zero-padded waveforms.
@@ -329,7 +312,7 @@ def log_mel(waveforms: Tensor | np.ndarray, *, config: FeatureConfig | None = No
                          f"samples): downmix first, e.g. audio.mean(axis=1), or read the file "
                          f"with sertutor.audio.load_audio")
     device = waveforms.device if isinstance(waveforms, Tensor) else torch.device("cpu")
-    window, fb = _cached_window_and_filterbank(config, device)
+    window, fb = cached_on_device(_window_and_filterbank, config, device)
     with torch.no_grad():
         return _log_mel(waveforms, lengths, config=config, window=window, fb=fb)
 
