@@ -131,6 +131,21 @@ def _src(cell) -> str:
     return "".join(cell.source) if isinstance(cell.source, list) else cell.source
 
 
+def _source_notebooks(notebooks: Iterable[str | os.PathLike] | None, out: Path, *,
+                      what: str) -> list[Path]:
+    """The tutorials to ``what`` (copy, convert): ``notebooks`` or all of them, each checked to
+    exist and not to sit in ``out`` (writing there would overwrite the teacher's notebooks)."""
+    paths = [Path(p) for p in notebooks] if notebooks is not None else list_notebooks()
+    if not paths:
+        raise FileNotFoundError(f"no notebooks to {what}")
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"notebook not found: {path}")
+        if out.exists() and path.parent.resolve() == out.resolve():
+            raise ValueError(f"--out {out} is the notebooks' own folder: choose another folder")
+    return paths
+
+
 def write_student_copies(out_dir: str | os.PathLike, *,
                          notebooks: Iterable[str | os.PathLike] | None = None,
                          readme: bool = True) -> list[Path]:
@@ -153,14 +168,7 @@ def write_student_copies(out_dir: str | os.PathLike, *,
     import nbformat
 
     out = Path(out_dir)
-    paths = [Path(p) for p in notebooks] if notebooks is not None else list_notebooks()
-    if not paths:
-        raise FileNotFoundError("no notebooks to copy")
-    for path in paths:
-        if not path.is_file():
-            raise FileNotFoundError(f"notebook not found: {path}")
-        if out.exists() and path.parent.resolve() == out.resolve():
-            raise ValueError(f"--out {out} is the notebooks' own folder: choose another folder")
+    paths = _source_notebooks(notebooks, out, what="copy")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for path in paths:
@@ -367,14 +375,7 @@ def write_nbgrader_course(out_dir: str | os.PathLike, *,
     import nbformat
 
     out = Path(out_dir)
-    paths = [Path(p) for p in notebooks] if notebooks is not None else list_notebooks()
-    if not paths:
-        raise FileNotFoundError("no notebooks to convert")
-    for path in paths:
-        if not path.is_file():
-            raise FileNotFoundError(f"notebook not found: {path}")
-        if out.exists() and path.parent.resolve() == out.resolve():
-            raise ValueError(f"--out {out} is the notebooks' own folder: choose another folder")
+    paths = _source_notebooks(notebooks, out, what="convert")
     converted = []
     for path in paths:  # convert all first: a notebook that fails writes nothing
         nb = nbformat.read(str(path), as_version=4)
