@@ -74,6 +74,9 @@ SETTINGS: dict[str, dict] = {
                    "features__segment_frames": 48, "features__segment_hop": 24},
     "both_loss": {"features__normalise": "speaker", "model__pooling": "stats",
                   "train__select": "loss"},
+    # transductive: the test speakers' audio (never their labels) joins the unlabelled stream
+    "both_trans": {"features__normalise": "speaker", "model__pooling": "stats",
+                   "train__unlabelled": "train+test"},
 }
 #: The settings a plain run screens.
 DEFAULT_SETTINGS = ("today", "speaker", "stats", "both")
@@ -86,16 +89,26 @@ def arm_name(model: str, setting: str) -> str:
 
 #: Overrides that change only the decoder: a model without one would repeat another arm.
 DECODER_ONLY = {"train__recon_smooth_frames"}
+#: Overrides that change only the unlabelled stream, which the baseline and mtl never draw.
+UNLABELLED_ONLY = {"train__unlabelled"}
+
+
+def _repeats_another_arm(model: str, setting: str) -> bool:
+    """Whether ``model`` ignores what ``setting`` changes (its arm would repeat another)."""
+    from sertutor.models import VARIANT_PARTS
+
+    parts, keys = VARIANT_PARTS[model], set(SETTINGS[setting])
+    if DECODER_ONLY & keys and not parts.decoder:
+        return True
+    uses_unlabelled = parts.decoder or parts.adversaries or parts.consistency
+    return bool(UNLABELLED_ONLY & keys) and not uses_unlabelled
 
 
 def make_arms(settings: list[str], models: list[str], extra: dict | None = None) -> dict:
     """Sweep arms ``MODEL@SETTING``: the model variant plus the setting's overrides (a setting
-    that changes only the decoder is not run for models without one)."""
-    from sertutor.models import VARIANT_PARTS
-
+    that changes only what a model does not use is not run for it)."""
     return {arm_name(m, s): {"variant": m, "overrides": {**SETTINGS[s], **(extra or {})}}
-            for s in settings for m in models
-            if VARIANT_PARTS[m].decoder or not (DECODER_ONLY & set(SETTINGS[s]))}
+            for s in settings for m in models if not _repeats_another_arm(m, s)}
 
 
 # ------------------------------------------------------------------------ linear reference

@@ -50,7 +50,7 @@ _OPTIONS = {"train.steps": "--steps", "train.seed": "--seed",
             "train.label_fraction": "--label-fraction", "model.variant": "--model"}
 # the allowed values of the string fields
 _CHOICES = {"model.variant": MODEL_VARIANTS, "features.normalise": ("corpus", "speaker"),
-            "model.pooling": ("flatten", "stats")}
+            "model.pooling": ("flatten", "stats"), "train.unlabelled": ("train", "train+test")}
 
 
 def _where(section: str, name: str) -> str:
@@ -189,6 +189,7 @@ def _check_train(c: "TrainConfig") -> None:
     _int(s, "seed", c.seed, 0)
     _bool(s, "amp", c.amp)
     _int(s, "num_threads", c.num_threads, 0)
+    _choice(s, "unlabelled", c.unlabelled)
 
 
 class _Checked:
@@ -311,6 +312,11 @@ class TrainConfig(_Checked):
     # than the UAR of a few utterances) or "last" (no selection, no early stopping: train
     # all `steps` and keep the final weights; validation is only logged)
     select: str = "uar"
+    # the audio of the unlabelled stream: "train" (the training speakers' utterances whose
+    # label is hidden) or "train+test" (also the held-out test speakers' audio, never their
+    # labels: transductive, the setting of adapting to new speakers whose recordings exist
+    # but are not annotated; per-speaker normalisation reads that audio already)
+    unlabelled: str = "train"
     seed: int = 0  # fixes data order, label subset and initialisation
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     num_threads: int = 0  # torch CPU threads (0: sertutor chooses, see sertutor.runtime)

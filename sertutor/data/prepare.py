@@ -16,7 +16,8 @@ Training and a trained model go through the same steps, in this module:
 1. the emotion corpus, split speaker-independently: one fold of speaker groups is the test set,
    a fraction of the remaining speakers is the validation set (early stopping);
 2. the label fraction: a stratified share of the training utterances keeps its emotion label,
-   the rest joins the unlabelled stream;
+   the rest joins the unlabelled stream (with ``train.unlabelled = "train+test"`` the test
+   speakers' audio joins it too, every label hidden: transductive semi-supervised learning);
 3. the auxiliary corpus (speaker and gender labels only), with a few utterances per speaker held
    out to score the speaker head;
 4. features, normalised per corpus or per speaker (``config.features.normalise``), cut into
@@ -87,6 +88,23 @@ def _cut(fs: FeatureSet, normaliser, features: FeatureConfig, label_maps: LabelM
     return make_segments(fs, stats=normaliser, frames=features.segment_frames,
                          hop=features.segment_hop, label_maps=label_maps,
                          label_mask=label_mask)
+
+
+def _audio_only(fs: FeatureSet) -> FeatureSet:
+    """``fs`` with every label blanked (emotion, gender, intensity, dimensions); speakers
+    kept, since per-speaker normalisation needs to know whose audio it is."""
+    manifest = fs.manifest.copy()
+    for column in ("emotion", "emotion_extended", "gender"):
+        manifest[column] = ""
+    for column in ("intensity", "arousal", "valence", "dominance"):
+        manifest[column] = np.nan
+    return FeatureSet(manifest=manifest, features=fs.features, config=fs.config)
+
+
+def _join(a: FeatureSet, b: FeatureSet) -> FeatureSet:
+    """The utterances of ``a`` followed by those of ``b`` (same feature settings)."""
+    return FeatureSet(manifest=pd.concat([a.manifest, b.manifest], ignore_index=True),
+                      features=a.features + b.features, config=a.config)
 
 
 def fit_normaliser(features_config, reference, audio):
@@ -232,9 +250,12 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
         return _cut(fs, norms[role], fc, label_maps,
                     label_mask=np.zeros(len(fs), bool) if hide_labels else None)
 
-    unlabelled = None
-    if (~keep).any():  # the unlabelled stream: same audio, every emotion label hidden
-        unlabelled = segments(fs_fit.subset(~keep), "emotion", hide_labels=True)
+    # the unlabelled stream: the training audio whose emotion label is hidden, and with
+    # train.unlabelled == "train+test" the test speakers' audio with every label hidden
+    pool = fs_fit.subset(~keep)
+    if config.train.unlabelled == "train+test":
+        pool = _join(pool, _audio_only(fs_emo.subset(test_idx)))
+    unlabelled = segments(pool, "emotion", hide_labels=True) if len(pool) else None
     streams = Streams(
         labelled=segments(fs_fit.subset(keep), "emotion"),
         unlabelled=unlabelled,
