@@ -242,6 +242,12 @@ def _add_tutorials(p: argparse.ArgumentParser) -> None:
                          "(repeatable; default: all)")
     ex.add_argument("--timeout", type=int, default=600,
                     help="seconds allowed per cell (default: 600)")
+    ex.add_argument("--student-copy", action="append", metavar="NN",
+                    help="also export the student copy (no solutions, exercises unanswered) "
+                         "of this notebook to DIR/student/ (repeatable; default: 05, the lab "
+                         "notebook)")
+    ex.add_argument("--no-student-copies", action="store_true",
+                    help="export the teacher copies only")
     st = sub.add_parser("student", help="write student copies of the notebooks (no solutions)",
                         description="Write the notebooks without their Solution blocks, "
                                     "outputs cleared, every check kept (the teacher copy is "
@@ -310,7 +316,7 @@ def _add_tutorials(p: argparse.ArgumentParser) -> None:
 
 
 def _run_tutorials(args: argparse.Namespace) -> int:
-    from . import tutorials
+    from . import teaching, tutorials
 
     if args.action is None:
         print("sertutor tutorials: choose an action: list, path, export, student, nbgrader, "
@@ -322,8 +328,6 @@ def _run_tutorials(args: argparse.Namespace) -> int:
     if args.action == "list":
         return tutorials.main_list()
     if args.action in ("student", "nbgrader", "grade", "class-experiment", "prepare"):
-        from . import teaching
-
         if args.action == "student":
             written = teaching.write_student_copies(args.out)
             n = sum(p.suffix == ".ipynb" for p in written)
@@ -375,8 +379,10 @@ def _run_tutorials(args: argparse.Namespace) -> int:
                                  f"{[p.stem for p in notebooks]}")
             chosen += [p for p in hits if p not in chosen]
         notebooks = chosen
-    results = tutorials.export(args.out, fast=args.fast, notebooks=notebooks,
-                               timeout=args.timeout)
+    student = () if args.no_student_copies else \
+        (args.student_copy or teaching.EXPORT_STUDENT_COPIES)
+    results = teaching.export_with_student_copies(args.out, fast=args.fast, notebooks=notebooks,
+                                                  student=student, timeout=args.timeout)
     failed = [r.notebook for r in results if not r.ok]
     print(f"wrote {len(results)} page(s) and index.html to {args.out}"
           + (f"; FAILED: {', '.join(failed)}" if failed else ""))

@@ -3,7 +3,8 @@
 - :func:`student_notebook` / :func:`write_student_copies` (``sertutor tutorials student
   --out DIR``): the notebooks without their ``<details><summary>Solution</summary>`` blocks
   (or any ``solution("NN.name")`` call), outputs cleared, every ``check`` kept. The output is
-  byte-for-byte the same for the same notebooks.
+  byte-for-byte the same for the same notebooks. :func:`export_with_student_copies`
+  (``sertutor tutorials export``) adds executed student copies to the static HTML.
 - :func:`grade` (``sertutor tutorials grade SUBMISSIONS --out grades.csv``): executes every
   submitted notebook in its own kernel, in a child process with a memory limit
   (``RLIMIT_AS``) and a wall-clock limit, on a copy (a submission is never modified); every
@@ -48,9 +49,11 @@ from typing import Any, Callable, Iterable
 from . import doctor, pretrained
 from .data import prepare_corpora
 from .storage import atomic_write_text
+from . import tutorials
 from .tutorials import kernel_env, list_notebooks
 
-__all__ = ["student_notebook", "write_student_copies", "nbgrader_notebook",
+__all__ = ["student_notebook", "write_student_copies", "export_with_student_copies",
+           "EXPORT_STUDENT_COPIES", "nbgrader_notebook",
            "write_nbgrader_course", "grade", "GradeRow", "GradeReport", "summary_html",
            "prepare", "STATUSES", "class_experiment", "recorded_pairs", "collect_pairs",
            "write_class_experiment"]
@@ -182,6 +185,46 @@ def write_student_copies(out_dir: str | os.PathLike, *,
         written.append(atomic_write_text(out / "README.md",
                                          source_readme.read_text(encoding="utf-8")))
     return written
+
+
+#: The notebooks whose student copy the static export includes by default: the lab notebook.
+EXPORT_STUDENT_COPIES = ("05",)
+
+
+def export_with_student_copies(out_dir: str | os.PathLike, *,
+                               notebooks: Iterable[str | os.PathLike] | None = None,
+                               student: Iterable[str] = EXPORT_STUDENT_COPIES,
+                               fast: bool = False, timeout: int = 600, log=print) -> list:
+    """Static HTML of the teacher copies and, under ``out_dir/student/``, of student copies.
+
+    The teacher pages are :func:`sertutor.tutorials.export`'s (solutions included). For each
+    notebook whose two-digit number is in ``student`` (and among ``notebooks``), the student
+    copy (:func:`student_notebook`) is executed as a student receives it, exercises
+    unanswered (their checks print "Not answered yet"), and written to
+    ``out_dir/student/NN_name.html``. One ``index.html`` lists both, each labelled.
+
+    Returns
+    -------
+    list of sertutor.tutorials.ExportResult
+        The teacher pages, then the student pages (``extra["copy"] == "student"``).
+    """
+    out = Path(out_dir)
+    paths = _source_notebooks(notebooks, out, what="export")
+    wanted = {str(n).zfill(2) for n in student}
+    results = tutorials.export(out, fast=fast, notebooks=paths, timeout=timeout, log=log,
+                               index=False)
+    chosen = [p for p in paths if p.name[:2] in wanted]
+    if chosen:
+        with tempfile.TemporaryDirectory(prefix="sertutor-student-") as tmp:
+            copies = [c for c in write_student_copies(tmp, notebooks=chosen)
+                      if c.suffix == ".ipynb"]
+            copied = tutorials.export(out / "student", fast=fast, notebooks=copies,
+                                      timeout=timeout, log=log, index=False)
+        for result in copied:
+            result.extra["copy"] = "student"
+        results += copied
+    tutorials.write_index(out, results)
+    return results
 
 
 # ------------------------------------------------------------------------ nbgrader course

@@ -43,6 +43,7 @@ from .storage import atomic_write_text
 
 __all__ = ["tutorials_dir", "list_notebooks", "notebook_title", "execute_notebook",
            "execute_for_export", "NotebookError", "export", "export_html", "ExportResult",
+           "write_index",
            "SolutionCell", "solution_cells", "paste_solution", "append_solution_checks"]
 
 NOTEBOOK_RE = re.compile(r"^\d\d_.+\.ipynb$")
@@ -567,11 +568,13 @@ class ExportResult:
 
 def export(out_dir: str | os.PathLike, *, fast: bool = False,
            notebooks: Iterable[str | os.PathLike] | None = None, timeout: int = 600,
-           log=print) -> list[ExportResult]:
+           log=print, index: bool = True) -> list[ExportResult]:
     """Execute notebooks and write ``out_dir/NN_name.html`` for each plus ``index.html``.
 
     A notebook whose cell fails is still written (up to and including the failing cell, with
-    its error), and its result carries the error; the others go on.
+    its error), and its result carries the error; the others go on. ``index=False`` leaves
+    ``index.html`` to the caller (:func:`write_index`), e.g. to list student copies too
+    (:func:`sertutor.teaching.export_with_student_copies`).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -593,14 +596,24 @@ def export(out_dir: str | os.PathLike, *, fast: bool = False,
             log(f"{path.name}: {status} in {result.seconds:.1f} s -> {target}")
             if error:
                 log(error)
-    _write_index(out, results)
+    if index:
+        write_index(out, results)
     return results
 
 
-def _write_index(out: Path, results: list[ExportResult]) -> Path:
-    rows = "\n".join(
-        f"<li><a href=\"{html.escape(r.html.name)}\">{html.escape(r.notebook)}</a>"
-        f"{' — <b>failed</b>' if r.error else ''}</li>" for r in results if r.html)
+def write_index(out: str | os.PathLike, results: list[ExportResult]) -> Path:
+    """Write ``out/index.html``: a link to each exported page (pages in sub-folders of ``out``
+    too), labelled with the notebook and, from ``result.extra["copy"]``, which copy it is."""
+    out = Path(out)
+
+    def link(r: ExportResult) -> str:
+        href = r.html.resolve().relative_to(out.resolve()).as_posix()
+        copy = r.extra.get("copy")
+        return (f"<li><a href=\"{html.escape(href)}\">{html.escape(r.notebook)}</a>"
+                + (f" ({html.escape(copy)} copy)" if copy else "")
+                + (" — <b>failed</b>" if r.error else "") + "</li>")
+
+    rows = "\n".join(link(r) for r in results if r.html)
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>sertutor tutorials"
             f"</title></head><body><h1>sertutor tutorials</h1><ol>{rows}</ol>"
             f"<p>Executed {time.strftime('%Y-%m-%d %H:%M')} with sertutor; figures work "

@@ -8,7 +8,21 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from sertutor import measured
 from sertutor.exercises import check, list_exercises, solution
+
+#: The probe accuracies the tests answer 03.captures_more with, "measured" in this process.
+PROBED = (0.3, 0.45, 0.15, 0.6)
+
+
+@pytest.fixture(autouse=True)
+def _probe_measurements():
+    """03.captures_more accepts only accuracies this kernel measured (sertutor.measured)."""
+    measured.clear()
+    for value in PROBED:
+        measured.note("linear_probe", value)
+    yield
+    measured.clear()
 
 NAMES = {
     "02.uar_from_confusion", "02.chance_uar", "02.most_confused",
@@ -148,6 +162,50 @@ def test_03_captures_more():
                  "between 0 and 1")
     assert_fails("03.captures_more", {"speaker": 0.3, "emotion": 0.45}, "captures")
     assert_fails("03.captures_more", "speaker", "dict")
+
+
+def test_03_captures_more_wants_the_numbers_this_kernel_measured(monkeypatch):
+    # a number no probe in this kernel measured fails, naming what was measured
+    result = assert_fails("03.captures_more",
+                          {"speaker": 0.9, "emotion": 0.45, "captures": "speaker"},
+                          "not one that linear_probe measured", "0.600")
+    assert "0.900" in result.message
+    # the real linear_probe notes its accuracy; rounding to two decimals still matches
+    from sertutor.evaluate import linear_probe
+
+    measured.clear()
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 10)
+    codes = rng.normal(size=(40, 3)) + labels[:, None]
+    acc = linear_probe(codes, labels)
+    assert measured.values("linear_probe") == (acc,)
+    chance_like = linear_probe(rng.normal(size=(40, 3)), labels)
+    assert_passes("03.captures_more", {"speaker": round(chance_like, 2),
+                                       "emotion": round(acc, 2), "captures": "emotion"})
+    # nothing measured: self-study passes with a note, grading mode fails
+    measured.clear()
+    answer = {"speaker": 0.3, "emotion": 0.45, "captures": "speaker"}
+    assert "could not be compared" in assert_passes("03.captures_more", answer).message
+    monkeypatch.setenv("SERTUTOR_GRADING", "1")
+    monkeypatch.setenv("SERTUTOR_PROGRESS", "0")
+    assert_fails("03.captures_more", answer, "No probe accuracy was measured")
+
+
+def test_measured_keeps_finite_values_and_checks_its_arguments():
+    measured.clear()
+    assert measured.note("x", 0.5) == 0.5
+    measured.note("x", float("nan"))  # not a measurement anyone could match
+    assert measured.values("x") == (0.5,)
+    assert measured.matches("x", 0.504) and not measured.matches("x", 0.51)
+    assert not measured.matches("other kind", 0.5)
+    with pytest.raises(ValueError, match="kind"):
+        measured.note("", 1.0)
+    for k in range(measured.KEEP + 5):
+        measured.note("many", k)
+    assert len(measured.values("many")) == measured.KEEP
+    assert measured.values("many")[-1] == measured.KEEP + 4
+    measured.clear("x")
+    assert measured.values("x") == () and measured.values("many")
 
 
 # ---- 04 ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sertutor"
 #: package (``"data"`` holds ``sertutor.data.corpora``...).
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("bottom: configs, files, audio I/O, the machine", (
-        "sertutor", "config", "storage", "audio", "deps", "runtime")),
+        "sertutor", "config", "storage", "audio", "deps", "runtime", "measured")),
     ("features", ("features",)),
     ("data", ("data",)),
     ("models and losses", ("models", "losses", "evaluate")),

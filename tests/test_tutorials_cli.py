@@ -27,6 +27,8 @@ SMALL = [
     ("code", "fw.data[0].y = [7, 8, 9]  # a later change: not in the static copy\n"
              "fw.data[0].name = 'trace-after-update'"),
     ("code", "from sertutor.exercises import check\ncheck('01.n_frames', None)"),
+    ("markdown", "<details><summary>Solution</summary>\n\n```python\nanswer = 'SECRET-SOLUTION'"
+                 "\n```\n</details>"),
     ("markdown", "## Summary\n\nDone."),
 ]
 
@@ -108,6 +110,26 @@ def test_export_writes_offline_html(small_tutorials, tmp_path, capsys):
     assert "_static/widgets-embed-amd.js" in page
     for name in ("require.js", "widgets-embed-amd.js"):
         assert (out / "_static" / name).stat().st_size > 10_000
+
+
+@pytest.mark.notebook
+def test_export_adds_an_executed_student_copy(small_tutorials, tmp_path, capsys):
+    out = tmp_path / "site"
+    assert main(["tutorials", "export", "--out", str(out), "--fast", "--notebook", "00",
+                 "--student-copy", "00"]) == 0
+    teacher = (out / "00_small.html").read_text(encoding="utf-8")
+    student = (out / "student" / "00_small.html").read_text(encoding="utf-8")
+    assert "SECRET-SOLUTION" in teacher and "SECRET-SOLUTION" not in student
+    assert "Not answered yet" in student and "FAST True" in student  # it ran, unanswered
+    assert (out / "student" / "_static" / "require.js").is_file()  # reads offline too
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="00_small.html">00_small.ipynb</a></li>' in index
+    assert 'href="student/00_small.html">00_small.ipynb</a> (student copy)' in index
+    # the default student copy is notebook 05's: none for notebook 00 alone
+    other = tmp_path / "site2"
+    assert main(["tutorials", "export", "--out", str(other), "--fast", "--notebook", "00",
+                 "--no-student-copies"]) == 0
+    assert not (other / "student").exists()
 
 
 @pytest.mark.notebook

@@ -3,7 +3,9 @@ decoder's shapes and reading a linear probe."""
 
 from __future__ import annotations
 
+from .. import measured
 from ._core import Incorrect, call_learner, exercise, expect_mapping, expect_number, expect_type
+from ._grading import grading_mode
 
 
 def _recon_cases():
@@ -135,6 +137,26 @@ def _chance_levels(answer):
             "emotion but five times chance for speaker.")
 
 
+def _check_measured(acc: dict[str, float]) -> str:
+    """The probe accuracies must be ones this kernel measured with ``linear_probe``
+    (:mod:`sertutor.measured`), not numbers typed in. Returns a note for the feedback."""
+    seen = measured.values("linear_probe")
+    if not seen:
+        if grading_mode():
+            raise Incorrect("No probe accuracy was measured in this kernel: run the cell that "
+                            "calls linear_probe, then answer with the numbers it printed.")
+        return ("(No linear_probe ran in this kernel, so these numbers could not be compared "
+                "with a measurement; a graded notebook needs the probe cell run first.) ")
+    for key, value in acc.items():
+        if not measured.matches("linear_probe", value):
+            ran = ", ".join(f"{v:.3f}" for v in seen[-4:])
+            raise Incorrect(f"Your {key} probe accuracy {value:.3f} is not one that "
+                            f"linear_probe measured in this kernel (its latest: {ran}). Give "
+                            f"the accuracies your own probe cell printed (rounding to two "
+                            f"decimals is fine).")
+    return ""
+
+
 @exercise(
     "03.captures_more",
     title="What does the unsupervised latent hold more of, relative to chance?",
@@ -157,6 +179,7 @@ def _captures_more(answer):
         if not 0.0 <= acc[key] <= 1.0:
             raise Incorrect(f"The {key} probe accuracy must lie between 0 and 1, got "
                             f"{acc[key]}.")
+    note = _check_measured(acc)
     captures = answer["captures"]
     if not isinstance(captures, str) or captures.strip().lower() not in {"speaker", "emotion"}:
         raise Incorrect(f"'captures' must be 'speaker' or 'emotion', got {captures!r}.")
@@ -172,10 +195,10 @@ def _captures_more(answer):
         raise Incorrect(f"With your numbers ({shown}) the latent holds more {expected} "
                         f"information than {captures} information.{why}")
     if expected == "speaker":
-        return (f"{shown}. Nothing in the reconstruction loss asks for emotion: the code keeps "
+        return note + (f"{shown}. Nothing in the reconstruction loss asks for emotion: the code keeps "
                 f"whatever explains most of the spectrogram, and the speaker's voice "
                 f"(vocal-tract length, F0, voice quality) explains a lot. The adversarial "
                 f"priors (notebook 04) and the emotion labels (05) push emotion into y.")
-    return (f"{shown}. In this run emotion came out ahead: arousal moves loudness, F0 and "
+    return note + (f"{shown}. In this run emotion came out ahead: arousal moves loudness, F0 and "
             f"tempo, which a reconstruction must also explain. Try a few more training steps or "
             f"another seed and see whether it holds.")
