@@ -5,56 +5,91 @@ from __future__ import annotations
 import functools
 import math
 
-from ._core import Incorrect, describe, exercise, expect_mapping, expect_number
+from ._core import Incorrect, call_learner, describe, exercise, expect_mapping, expect_number
 
 EMOTIONS = ("neutral", "happy", "sad", "angry")  # the common 4-class set (manifest.EMOTIONS)
 
 
 @functools.lru_cache(maxsize=4)
-def _emo_counts(preset: str = "classroom") -> tuple[dict[str, int], int]:
+def _emo_manifest(preset: str = "classroom"):
     # deferred: exercise checks import only what they use (grading start-up)
     from ..data import load_corpus
 
-    emo = load_corpus("synth-emo", preset=preset)
-    counts = emo["emotion"].value_counts()
-    return {e: int(counts.get(e, 0)) for e in EMOTIONS}, int((emo["emotion"] == "").sum())
+    return load_corpus("synth-emo", preset=preset)
+
+
+def _counts_of(manifest) -> tuple[dict[str, int], int]:
+    """The right answer for ``manifest``: rows per 4-class emotion, and rows without one."""
+    counts = manifest["emotion"].value_counts()
+    return {e: int(counts.get(e, 0)) for e in EMOTIONS}, int((manifest["emotion"] == "").sum())
+
+
+def _count_cases():
+    """(name, manifest) pairs: synth-emo itself, then manifests the notebook never shows (a
+    random half of it, and a part with one class left out), so typed-in numbers fail."""
+    import numpy as np
+
+    emo = _emo_manifest()
+    rng = np.random.default_rng(1234)
+    half = emo.iloc[np.sort(rng.choice(len(emo), size=len(emo) // 2, replace=False))]
+    no_sad = emo[(emo["emotion"] != "sad") & (rng.random(len(emo)) < 0.7)]
+    return [("synth-emo", emo), ("a random half of synth-emo", half.reset_index(drop=True)),
+            ("a part of synth-emo without sad", no_sad.reset_index(drop=True))]
 
 
 @exercise(
     "00.class_counts",
     time_limit=60.0,  # the first check reads the corpus manifest from disk
-    title="Utterances per emotion class in synth-emo",
-    hint="Select the rows whose emotion column is not empty, then value_counts().",
+    title="Utterances per emotion class in a corpus manifest",
+    hint="In count_classes, select the rows whose emotion column is not empty, then "
+         "value_counts().",
     solution='''
+def count_classes(manifest):
+    labelled = manifest[manifest["emotion"] != ""]   # rows outside the 4-class set have ""
+    return labelled["emotion"].value_counts().to_dict()
+
 emo = load_corpus("synth-emo")
-labelled = emo[emo["emotion"] != ""]          # rows outside the 4-class set have emotion ""
-answer_counts = labelled["emotion"].value_counts().to_dict()
+count_classes(emo)
 ''')
 def _class_counts(answer):
-    expected, n_unlabelled = _emo_counts()
+    for name, manifest in _count_cases():
+        got = call_learner(answer, manifest.copy(), what="count_classes")
+        expected, n_unlabelled = _counts_of(manifest)
+        _explain_counts(got, expected, n_unlabelled, name)
+    expected, n_unlabelled = _counts_of(_emo_manifest())
+    return (f"synth-emo: {sum(expected.values())} utterances carry one of the four labels, "
+            f"{n_unlabelled} more an extended emotion; your function also counted manifests "
+            "the notebook never showed. A balanced, acted corpus like this one is the exception "
+            "in SER: real recordings are mostly neutral.")
+
+
+def _explain_counts(answer, expected: dict[str, int], n_unlabelled: int, name: str) -> None:
+    """Raise Incorrect with the likely mistake when ``answer`` is not ``expected`` (a class
+    with no row may be left out, as value_counts() does)."""
+    what = f"count_classes on {name}"
     if hasattr(answer, "to_dict") and not isinstance(answer, dict):
         answer = answer.to_dict()  # a pandas Series from value_counts() is fine
     if isinstance(answer, dict):
         if "" in answer:
             raise Incorrect(
-                f"Your dict has the key '' ({answer['']} utterances): these rows carry an "
-                f"emotion outside the 4-class set (fear, disgust, surprise, calm; see the "
-                f"emotion_extended column), so their 'emotion' is empty. Keep only the rows with "
-                f"emotion != ''.")
+                f"{what}: your dict has the key '' ({answer['']} utterances): these rows carry "
+                f"an emotion outside the 4-class set (fear, disgust, surprise, calm; see the "
+                f"emotion_extended column), so their 'emotion' is empty. Keep only the rows "
+                f"with emotion != ''.")
         extended = sorted(k for k in answer if k in ("fear", "disgust", "surprise", "calm"))
         if extended:
             raise Incorrect(
-                f"Your dict has extended labels {extended}: count the 'emotion' column (the "
-                f"4-class set {list(EMOTIONS)}), not 'emotion_extended'.")
+                f"{what}: your dict has extended labels {extended}: count the 'emotion' column "
+                f"(the 4-class set {list(EMOTIONS)}), not 'emotion_extended'.")
         total = sum(v for v in answer.values() if isinstance(v, (int, float)))
-        if set(answer) == set(EMOTIONS) and total == sum(expected.values()) + n_unlabelled:
-            raise Incorrect("Your counts add up to every utterance of the corpus, including "
-                            f"the {n_unlabelled} with an extended emotion; count only the rows "
+        if set(answer) == set(EMOTIONS) and n_unlabelled and \
+                total == sum(expected.values()) + n_unlabelled:
+            raise Incorrect(f"{what}: your counts add up to every utterance, including the "
+                            f"{n_unlabelled} with an extended emotion; count only the rows "
                             "whose 'emotion' is one of the four classes.")
-    expect_mapping(answer, expected, what="the counts per emotion")
-    return (f"{sum(expected.values())} utterances carry one of the four labels, "
-            f"{n_unlabelled} more an extended emotion. A balanced, acted corpus like this one "
-            "is the exception in SER: real recordings are mostly neutral.")
+        # a class with no row: value_counts() leaves it out, a 0 is fine too
+        answer = {**{e: 0 for e, n in expected.items() if n == 0}, **answer}
+    expect_mapping(answer, expected, what=f"the counts per emotion from {what}")
 
 
 def _semitone_target() -> float:
