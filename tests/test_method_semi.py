@@ -86,7 +86,8 @@ def test_fixmatch_is_a_comparison_not_one_of_the_papers_models():
 @pytest.mark.parametrize("field,value", [("confidence", 1.5), ("confidence", -0.1),
                                          ("w_consistency", -1.0),
                                          ("recon_smooth_frames", -2),
-                                         ("recon_smooth_frames", 2.5)])
+                                         ("recon_smooth_frames", 2.5),
+                                         ("unlabelled", "test"), ("unlabelled", 1)])
 def test_new_train_fields_are_validated(field, value):
     with pytest.raises(ValueError, match=f"train.{field}"):
         get_config("tiny", **{f"train__{field}": value})
@@ -96,6 +97,25 @@ def test_new_train_fields_are_validated(field, value):
 def low_labels(tmp_path_factory):
     cfg = get_config("tiny", train__label_fraction=0.3)
     return prepare_data(cfg, progress=False, data_dir=tmp_path_factory.mktemp("data"))
+
+
+def test_transductive_unlabelled_stream_adds_the_test_audio_without_any_label(
+        low_labels, tmp_path_factory):
+    cfg = get_config("tiny", train__label_fraction=0.3, train__unlabelled="train+test")
+    data = prepare_data(cfg, progress=False, data_dir=tmp_path_factory.mktemp("data_t"))
+    plain, both = low_labels.streams.unlabelled, data.streams.unlabelled
+    test = data.test
+    assert len(both) == len(plain) + len(test)  # the same split, plus every test segment
+    assert torch.equal(both.x[:len(plain)], plain.x)
+    # the test segments, normalised as at test time, every label hidden (gender too)
+    added = both.subset(torch.arange(len(plain), len(both)))
+    assert torch.equal(added.x, test.x)
+    assert (added.emotion == -1).all() and (added.gender == -1).all()
+    assert (added.speaker == -1).all() and added.arousal.isnan().all()
+    assert (test.emotion >= 0).all()  # the test set itself keeps its labels for scoring
+    # the training speakers' hidden-label segments keep their gender for the auxiliary head
+    assert (both.gender[:len(plain)] == plain.gender).all()
+    assert torch.equal(data.streams.labelled.x, low_labels.streams.labelled.x)
 
 
 def _trainer(data, variant, **train):
