@@ -403,6 +403,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--override", nargs="*", default=[], metavar="SECTION__FIELD=JSON",
                         help="extra overrides for every arm, e.g. train__val_fraction=0.0")
+    parser.add_argument("--emotion-corpus", default=None, metavar="SPEC",
+                        help="train and test on this corpus instead of synth-emo, e.g. "
+                             "ravdess:/tmp/espeak-ravdess (benchmarks/espeak_ravdess.py); "
+                             "deep arms only (use with --no-linear)")
     parser.add_argument("--no-linear", action="store_true", help="skip the linear reference")
     parser.add_argument("--no-deep", action="store_true", help="only the linear reference")
     parser.add_argument("--robustness", action="store_true",
@@ -417,6 +421,12 @@ def main() -> None:
     args = parser.parse_args()
     extra = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.override)}
     arms = make_arms(args.settings, args.models, extra)
+    if args.emotion_corpus:
+        if not args.no_linear:
+            parser.error("--emotion-corpus needs --no-linear (the linear reference reads "
+                         "synth-emo)")
+        for spec in arms.values():
+            spec["emotion_corpus"] = args.emotion_corpus
 
     from sertutor.storage import atomic_write_text
 

@@ -11,7 +11,9 @@ machine the workers share the GPU (the classroom model is too small to fill it a
 
 An arms file is ``{"preset": "classroom", "reference": "baseline", "fraction": 0.1,
 "arms": {"NAME": {"variant": "full", "overrides": {"train__w_adv": 1.0}}, ...}}``; an optional
-``"test_corpora": ["synth-field"]`` adds each run's cross-corpus UAR (``cross_uar``) to its row.
+``"test_corpora": ["synth-field"]`` adds each run's cross-corpus UAR (``cross_uar``) to its row;
+an arm's optional ``"emotion_corpus": "ravdess:DIR"`` trains and tests it on another corpus
+(default ``synth-emo``).
 
 Seed ``s`` fixes initialisation, data order, the label subset and the partition of speakers
 into folds; fold ``f`` picks which part is the test set. Choose settings on some seeds and
@@ -65,6 +67,7 @@ def run_arm(preset: str, arm: str, spec: dict, *, fraction: float, fold: int, se
     cfg = _arm_config(preset, spec, fraction=fraction, seed=seed)
     t0 = time.perf_counter()
     data = prepare_data(cfg, fold=fold, progress=False, data_dir=data_dir(),
+                        emotion_corpus=spec.get("emotion_corpus", "synth-emo"),
                         test_corpora=tuple(test_corpora))
     trainer, metrics = train_and_evaluate(cfg, data, device=device, progress=False)
     import torch
@@ -91,10 +94,12 @@ def run_all(preset: str, arms: dict, *, fraction: float, folds: list[int], seeds
     made = set()
     for spec in arms.values():
         cfg = _arm_config(preset, spec, fraction=fraction)
-        key = json.dumps([cfg.to_dict()["synth"], cfg.to_dict()["features"]], sort_keys=True)
+        corpus = spec.get("emotion_corpus", "synth-emo")
+        key = json.dumps([cfg.to_dict()["synth"], cfg.to_dict()["features"], corpus],
+                         sort_keys=True)
         if key not in made:
             made.add(key)
-            prepare_data(cfg, progress=False, data_dir=data_dir(),
+            prepare_data(cfg, progress=False, data_dir=data_dir(), emotion_corpus=corpus,
                          test_corpora=tuple(test_corpora))
     # pairs outermost: a run cut short still leaves whole pairs to compare
     jobs = [(arm, fold, seed) for seed in seeds for fold in folds for arm in arms
