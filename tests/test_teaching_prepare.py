@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sertutor import doctor, pretrained, teaching
+from sertutor.teaching import preparation
 from sertutor.cli import main
 
 
@@ -15,9 +16,9 @@ def steps(monkeypatch):
         calls.append(("synth", preset, features, corpora))
         return {"synth-emo": "manifest.csv"}
 
-    monkeypatch.setattr(teaching, "prepare_corpora", synth)
+    monkeypatch.setattr(preparation, "prepare_corpora", synth)
     monkeypatch.setattr(pretrained, "load", lambda name: calls.append(("load", name)) or object())
-    monkeypatch.setattr(teaching, "_warm_umap", lambda: calls.append(("umap",)))
+    monkeypatch.setattr(preparation, "_warm_umap", lambda: calls.append(("umap",)))
     monkeypatch.setattr(doctor, "main", lambda rescore: calls.append(("doctor", rescore)) or 0)
     return calls
 

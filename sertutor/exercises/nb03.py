@@ -195,10 +195,12 @@ def _captures_more(answer):
         raise Incorrect(f"With your numbers ({shown}) the latent holds more {expected} "
                         f"information than {captures} information.{why}")
     if expected == "speaker":
-        return note + (f"{shown}. Nothing in the reconstruction loss asks for emotion: the code keeps "
-                f"whatever explains most of the spectrogram, and the speaker's voice "
-                f"(vocal-tract length, F0, voice quality) explains a lot. The adversarial "
-                f"priors (notebook 04) and the emotion labels (05) push emotion into y.")
-    return note + (f"{shown}. In this run emotion came out ahead: arousal moves loudness, F0 and "
-            f"tempo, which a reconstruction must also explain. Try a few more training steps or "
-            f"another seed and see whether it holds.")
+        return note + (
+            f"{shown}. Nothing in the reconstruction loss asks for emotion: the code keeps "
+            f"whatever explains most of the spectrogram, and the speaker's voice "
+            f"(vocal-tract length, F0, voice quality) explains a lot. The adversarial "
+            f"priors (notebook 04) and the emotion labels (05) push emotion into y.")
+    return note + (
+        f"{shown}. In this run emotion came out ahead: arousal moves loudness, F0 and "
+        f"tempo, which a reconstruction must also explain. Try a few more training steps or "
+        f"another seed and see whether it holds.")
