@@ -21,7 +21,6 @@ from typing import Iterable
 
 from .. import tutorials
 from ..storage import atomic_write_text
-from ..tutorials import list_notebooks
 
 # nbformat is imported inside the functions that read notebooks: `sertutor tutorials ...`
 # starts without it.
@@ -60,7 +59,7 @@ def student_notebook(nb, *, name: str = "notebook"):
     out = copy.deepcopy(nb)
     cells = []
     for index, cell in enumerate(out.cells):
-        source = "".join(cell.source) if isinstance(cell.source, list) else cell.source
+        source = _src(cell)
         if cell.cell_type == "markdown":
             stripped = _DETAILS_SOLUTION.sub("", source)
             if _SOLUTION_MARK.search(stripped):
@@ -102,7 +101,7 @@ def _source_notebooks(notebooks: Iterable[str | os.PathLike] | None, out: Path, 
                       what: str) -> list[Path]:
     """The tutorials to ``what`` (copy, convert): ``notebooks`` or all of them, each checked to
     exist and not to sit in ``out`` (writing there would overwrite the teacher's notebooks)."""
-    paths = [Path(p) for p in notebooks] if notebooks is not None else list_notebooks()
+    paths = [Path(p) for p in notebooks] if notebooks is not None else tutorials.list_notebooks()
     if not paths:
         raise FileNotFoundError(f"no notebooks to {what}")
     for path in paths:
