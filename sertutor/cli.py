@@ -381,6 +381,11 @@ def _run_tutorials(args: argparse.Namespace) -> int:
         notebooks = chosen
     student = () if args.no_student_copies else \
         (args.student_copy or teaching.EXPORT_STUDENT_COPIES)
+    for number in args.student_copy or ():  # asked for by name: a typo must not pass silently
+        if not any(p.name[:2] == str(number).zfill(2) for p in notebooks):
+            raise ValueError(f"--student-copy {number}: no notebook numbered "
+                             f"{str(number).zfill(2)} is exported; choose from "
+                             f"{sorted({p.name[:2] for p in notebooks})}")
     results = teaching.export_with_student_copies(args.out, fast=args.fast, notebooks=notebooks,
                                                   student=student, timeout=args.timeout)
     failed = [r.notebook for r in results if not r.ok]

@@ -132,6 +132,16 @@ def test_export_adds_an_executed_student_copy(small_tutorials, tmp_path, capsys)
     assert not (other / "student").exists()
 
 
+def test_export_refuses_a_student_copy_of_no_exported_notebook(small_tutorials, tmp_path,
+                                                               capsys):
+    out = tmp_path / "site"
+    assert main(["tutorials", "export", "--out", str(out), "--fast", "--notebook", "00",
+                 "--student-copy", "5"]) != 0
+    err = capsys.readouterr().err
+    assert "--student-copy 5: no notebook numbered 05 is exported" in err and "'00'" in err
+    assert not out.exists()  # refused before anything ran
+
+
 @pytest.mark.notebook
 def test_export_of_a_failing_notebook(small_tutorials, tmp_path, capsys):
     out = tmp_path / "site"
