@@ -77,6 +77,10 @@ SETTINGS: dict[str, dict] = {
     # transductive: the test speakers' audio (never their labels) joins the unlabelled stream
     "both_trans": {"features__normalise": "speaker", "model__pooling": "stats",
                    "train__unlabelled": "train+test"},
+    # no speaker head: with per-speaker normalisation the speaker task must find identity in
+    # features whose per-speaker mean and spread were removed (a lead of method_parts_f01.md)
+    "both_nospk": {"features__normalise": "speaker", "model__pooling": "stats",
+                   "train__w_speaker": 0.0},
 }
 #: The settings a plain run screens.
 DEFAULT_SETTINGS = ("today", "speaker", "stats", "both")
@@ -91,6 +95,8 @@ def arm_name(model: str, setting: str) -> str:
 DECODER_ONLY = {"train__recon_smooth_frames"}
 #: Overrides that change only the unlabelled stream, which the baseline and mtl never draw.
 UNLABELLED_ONLY = {"train__unlabelled"}
+#: Overrides that change only the auxiliary heads' losses.
+AUX_ONLY = {"train__w_speaker"}
 
 
 def _repeats_another_arm(model: str, setting: str) -> bool:
@@ -99,6 +105,8 @@ def _repeats_another_arm(model: str, setting: str) -> bool:
 
     parts, keys = VARIANT_PARTS[model], set(SETTINGS[setting])
     if DECODER_ONLY & keys and not parts.decoder:
+        return True
+    if AUX_ONLY & keys and not parts.aux_heads:
         return True
     uses_unlabelled = parts.decoder or parts.adversaries or parts.consistency
     return bool(UNLABELLED_ONLY & keys) and not uses_unlabelled
