@@ -16,9 +16,10 @@ CPU wheel, whose ``import torch`` is about 220 MB).
 Before timing, the classroom corpora and their feature caches are prepared the way Binder's
 postBuild does it (not timed), so the numbers are those of a learner's session.
 
-Writes ``benchmarks/results/notebooks.md`` and ``.json`` with the command.
+Writes ``benchmarks/results/notebooks.md`` and ``.json`` (``--name``: another file name, e.g.
+``notebooks_memory`` for issue 12's memory record) with the command.
 
-    python benchmarks/notebooks.py [--notebook 00 --notebook 01 ...]
+    python benchmarks/notebooks.py [--notebook 00 --notebook 01 ...] [--name notebooks_memory]
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ def main() -> int:
 
     total = sum(r["wall_s"] or 0 for r in rows)
     command = "python benchmarks/notebooks.py" + "".join(
-        f" --notebook {n}" for n in (args.notebook or []))
+        f" --notebook {n}" for n in (args.notebook or [])) + (
+        f" --name {args.name}" if args.name != "notebooks" else "")
     summary = {
         "command": command,
         "date": time.strftime("%Y-%m-%d %H:%M"),

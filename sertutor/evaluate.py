@@ -32,12 +32,21 @@ from .measured import note
 if TYPE_CHECKING:
     from .data.prepare import PreparedData
 
+#: Segments per forward pass when predicting. A pass keeps every layer's activations of its
+#: batch alive at once; 32 segments of the classroom model are a few MB, where 256 were tens
+#: of MB (a peak a notebook kernel on Binder's 2 GB pays for). Each segment's outputs do not
+#: depend on the batch it is in (the model is in eval mode), so the size only changes speed.
+PREDICT_BATCH_SIZE = 32
+
 __all__ = [
     "uar",
     "weighted_accuracy",
+    "confusion",
     "classification_metrics",
     "concordance_cc",
     "pool_utterances",
+    "PREDICT_BATCH_SIZE",
+    "batch_bounds",
     "predict",
     "evaluate_segments",
     "evaluate_all",
@@ -52,28 +61,73 @@ def _as_labels(values, name: str) -> np.ndarray:
     return arr
 
 
+def _counts(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[int]
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per label: true positives, utterances of that class, and predictions of it, each
+    shape (len(labels),), int64."""
+    labels = np.asarray(labels)
+    is_true = y_true[None, :] == labels[:, None]  # (L, N)
+    is_pred = y_pred[None, :] == labels[:, None]  # (L, N)
+    return ((is_true & is_pred).sum(1), is_true.sum(1), is_pred.sum(1))
+
+
+def _per_class_recall(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[int]
+                      ) -> np.ndarray:
+    """Recall of each label, shape (len(labels),), 0 for a label with no utterance."""
+    tp, support, _ = _counts(y_true, y_pred, labels)
+    return np.divide(tp, support, out=np.zeros(len(tp)), where=support > 0)
+
+
+# The metrics are computed with numpy, the same arithmetic as scikit-learn's recall_score,
+# accuracy_score, f1_score and confusion_matrix (tests compare them): training validates with
+# them every few hundred steps, and importing scikit-learn (and scipy with it) would cost a
+# training run or a notebook kernel about 75 MB of resident memory.
 def uar(y_true: Sequence[int], y_pred: Sequence[int], *, labels: Sequence[int] | None = None
         ) -> float:
     """Unweighted average recall: the mean over classes of each class's recall.
 
     Classes listed in ``labels`` but absent from ``y_true`` are left out of the mean.
     """
-    from sklearn.metrics import recall_score
-
     y_true, y_pred = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
     if len(y_true) != len(y_pred):
         raise ValueError(f"y_true and y_pred differ in length: {len(y_true)} vs {len(y_pred)}")
     if len(y_true) == 0:
         raise ValueError("cannot compute UAR of zero utterances")
     present = np.unique(y_true) if labels is None else [c for c in labels if c in set(y_true)]
-    return float(recall_score(y_true, y_pred, labels=present, average="macro", zero_division=0))
+    if len(present) == 0:
+        raise ValueError("labels: none of these classes occurs in y_true")
+    return float(np.mean(_per_class_recall(y_true, y_pred, present)))
 
 
 def weighted_accuracy(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
     """Weighted accuracy (WA): the share of utterances classified correctly."""
-    from sklearn.metrics import accuracy_score
+    y_true, y_pred = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true and y_pred differ in length: {len(y_true)} vs {len(y_pred)}")
+    if len(y_true) == 0:
+        raise ValueError("cannot compute the accuracy of zero utterances")
+    return float(np.mean(y_true == y_pred))
 
-    return float(accuracy_score(_as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")))
+
+def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[int]) -> float:
+    """Mean over ``labels`` of F1 = 2 TP / (n_true + n_predicted) (0 where both are 0)."""
+    tp, n_true, n_pred = _counts(y_true, y_pred, labels)
+    denom = n_true.astype(np.float64) + n_pred  # (L,)
+    return float(np.mean(np.divide(2.0 * tp, denom, out=np.zeros(len(tp)), where=denom > 0)))
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[int]) -> np.ndarray:
+    """Confusion counts, shape (L, L): ``[i, j]`` counts true ``labels[i]`` predicted as
+    ``labels[j]`` (utterances whose true or predicted class is not in ``labels`` are left
+    out)."""
+    labels = np.asarray(labels)
+    index = {int(c): k for k, c in enumerate(labels)}
+    t = np.array([index.get(int(c), -1) for c in y_true], dtype=np.int64)  # (N,)
+    p = np.array([index.get(int(c), -1) for c in y_pred], dtype=np.int64)  # (N,)
+    keep = (t >= 0) & (p >= 0)
+    out = np.zeros((len(labels), len(labels)), dtype=np.int64)  # (L, L)
+    np.add.at(out, (t[keep], p[keep]), 1)
+    return out
 
 
 def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], *,
@@ -87,19 +141,18 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], *,
     labels : sequence of str
         Class names; ``confusion[i][j]`` counts true class ``i`` predicted as ``j``.
     """
-    from sklearn.metrics import confusion_matrix, f1_score, recall_score
-
     y_true, y_pred = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true and y_pred differ in length: {len(y_true)} vs {len(y_pred)}")
     idx = list(range(len(labels)))
-    recalls = recall_score(y_true, y_pred, labels=idx, average=None, zero_division=0)
+    recalls = _per_class_recall(y_true, y_pred, idx)  # (K,)
     present = set(np.unique(y_true).tolist())
     return {
         "uar": uar(y_true, y_pred, labels=idx),
         "wa": weighted_accuracy(y_true, y_pred),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=sorted(present), average="macro",
-                                   zero_division=0)),
+        "macro_f1": _macro_f1(y_true, y_pred, sorted(present)),
         "per_class_recall": {labels[i]: float(recalls[i]) for i in idx if i in present},
-        "confusion": confusion_matrix(y_true, y_pred, labels=idx).tolist(),
+        "confusion": confusion(y_true, y_pred, idx).tolist(),
         "labels": list(labels),
         "n": int(len(y_true)),
     }
@@ -151,22 +204,52 @@ def pool_utterances(values: torch.Tensor | np.ndarray, utt: torch.Tensor | np.nd
     return utt_ids, pooled.reshape((len(utt_ids),) + values.shape[1:])
 
 
-@torch.no_grad()
-def predict(model: torch.nn.Module, segments, *, batch_size: int = 256,
-            device: str | torch.device | None = None) -> dict[str, np.ndarray]:
-    """Run the model over every segment; return per-segment outputs as numpy arrays.
+def batch_bounds(n: int, size: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` bounds of consecutive batches of at most ``size`` items out of ``n``.
 
-    Returns a dict with ``y_prob`` (S, K), ``h`` (S, hidden) and, where the model has them,
-    ``z`` (S, z_dim), ``arousal_prob`` / ``valence_prob`` (S, n_bins), ``arousal`` / ``valence``
-    (S,), ``gender_prob`` (S, 2), ``speaker_prob`` (S, n_speakers).
+    >>> batch_bounds(70, 32)
+    [(0, 32), (32, 64), (64, 70)]
+    """
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a non-negative int, got {n!r}")
+    if not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"batch size must be a positive int, got {size!r}")
+    return [(start, min(start + size, n)) for start in range(0, int(n), int(size))]
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, segments, *, batch_size: int = PREDICT_BATCH_SIZE,
+            device: str | torch.device | None = None) -> dict[str, np.ndarray]:
+    """Run the model over every segment, ``batch_size`` segments per forward pass.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A :class:`~sertutor.models.MultiTaskAAE` (put in eval mode for the pass, then back).
+    segments : SegmentSet
+        ``segments.x`` of shape (S, C, n_mels, frames).
+    batch_size : int
+        Segments per forward pass (:data:`PREDICT_BATCH_SIZE`): bounds the activations alive
+        at once; the outputs do not depend on it.
+    device : str or torch.device, optional
+        Where the model runs (default: where its parameters are).
+
+    Returns
+    -------
+    dict of str -> numpy.ndarray
+        Per-segment outputs, float32: ``y_prob`` (S, K), ``h`` (S, hidden) and, where the
+        model has them, ``z`` (S, z_dim), ``arousal_prob`` / ``valence_prob`` (S, n_bins),
+        ``arousal`` / ``valence`` (S,), ``gender_prob`` (S, 2), ``speaker_prob``
+        (S, n_speakers). Each is filled batch by batch into one preallocated array.
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
+    n = len(segments)
     was_training = model.training
     model.eval()
-    chunks: dict[str, list[np.ndarray]] = {}
+    outputs: dict[str, np.ndarray] = {}
     try:
-        for start in range(0, len(segments), batch_size):
-            x = segments.x[start:start + batch_size].to(device, non_blocking=True)
+        for start, stop in batch_bounds(n, batch_size):
+            x = segments.x[start:stop].to(device, non_blocking=True)  # (B, C, n_mels, frames)
             out = model(x, reconstruct=False)  # the decoder is not needed here
             parts = {"y_prob": out.y, "h": out.h, "z": out.z}
             if out.arousal_logits is not None:
@@ -176,15 +259,19 @@ def predict(model: torch.nn.Module, segments, *, batch_size: int = 256,
                              gender_prob=out.gender_logits.softmax(-1),
                              speaker_prob=out.speaker_logits.softmax(-1))
             for key, value in parts.items():
-                if value is not None:  # z is None for variants without a decoder
-                    chunks.setdefault(key, []).append(value.float().cpu().numpy())
+                if value is None:  # z is None for variants without a decoder
+                    continue
+                value = value.float().cpu().numpy()  # (B, ...)
+                if key not in outputs:
+                    outputs[key] = np.empty((n,) + value.shape[1:], np.float32)  # (S, ...)
+                outputs[key][start:stop] = value
     finally:
         model.train(was_training)
-    return {k: np.concatenate(v) for k, v in chunks.items()}
+    return outputs
 
 
 def evaluate_segments(model: torch.nn.Module, segments, *, emotions: Sequence[str],
-                      batch_size: int = 256, device=None) -> dict[str, Any]:
+                      batch_size: int = PREDICT_BATCH_SIZE, device=None) -> dict[str, Any]:
     """Utterance-level metrics of ``model`` on a :class:`~sertutor.data.dataset.SegmentSet`.
 
     Segment posteriors are pooled per utterance; emotion metrics use the utterances that have

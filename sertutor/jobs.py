@@ -31,7 +31,8 @@ from .config import Config, get_config
 from .data.manifest import emotion_labels
 from .data.prepare import PreparedData, prepare_data, segments_for_model
 from .evaluate import evaluate_all, evaluate_segments
-from .report import write_report
+from .report import report_utterances, write_report
+from .runtime import release_memory
 from .storage import atomic_write_json
 from .train import Trainer, load_checkpoint
 
@@ -201,8 +202,16 @@ def run(config: Config | str = "classroom", *, emotion_corpus: str = "synth-emo"
                      "did not train")
     metrics["notes"] = notes
     metrics["config"] = config.to_dict()
+    # The report needs the model, the curves and a sample of utterances, not the run's data:
+    # take the sample, then free every feature set and segment stream before UMAP (hundreds of
+    # MB that would otherwise stay resident under the report's peak).
+    utterances = report_utterances(trainer.model, data) if report else None
+    trainer.streams = None
+    del data
+    release_memory()
     if report:
-        write_report(out / "report.html", trainer=trainer, data=data, metrics=metrics)
+        write_report(out / "report.html", trainer=trainer, metrics=metrics,
+                     utterances=utterances)
     metrics["seconds_total"] = round(time.perf_counter() - t0, 2)
     atomic_write_json(out / "metrics.json", metrics)  # NaN -> null: strict JSON
     return metrics

@@ -15,12 +15,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .storage import atomic_write_text
 from .widgets.confusion import ConfusionMatrix
 from .widgets.figures import training_curves_figure
 from .widgets.latent import LatentExplorer
+from .widgets.utterances import Utterances, collect_utterances
 
-__all__ = ["write_report"]
+__all__ = ["write_report", "report_utterances", "REPORT_MAX_UTTERANCES"]
+
+#: Most utterances per part (held-out test speakers, auxiliary speakers) on the report's map:
+#: a seeded sample keeps the page light and UMAP quick.
+REPORT_MAX_UTTERANCES = 400
 
 
 def _metric_table(metrics: dict[str, Any]) -> str:
@@ -39,12 +46,67 @@ def _metric_table(metrics: dict[str, Any]) -> str:
     return f"<table>{cells}</table>"
 
 
-def write_report(path: str | Path, *, trainer, data, metrics: dict[str, Any]) -> Path:
+def report_utterances(model, data, *, max_utterances: int = REPORT_MAX_UTTERANCES,
+                      seed: int = 0) -> Utterances:
+    """The utterances the report's latent map shows, with the model's codes of them.
+
+    The held-out test utterances of the emotion corpus and, where the run had one, a sample of
+    the auxiliary corpus: at most ``max_utterances`` of each, a seeded sample
+    (:func:`~sertutor.widgets.utterances.collect_utterances`). Take them while the run's
+    :class:`~sertutor.data.prepare.PreparedData` is alive; the report then needs only these,
+    so the run's feature sets and segment streams can be freed before UMAP runs
+    (:func:`sertutor.jobs.run` does).
+
+    Parameters
+    ----------
+    model : sertutor.models.MultiTaskAAE
+        The trained model.
+    data : PreparedData
+        The run's data.
+    max_utterances : int
+        At most this many utterances per part.
+    seed : int
+        Seed of the sample.
+
+    Returns
+    -------
+    Utterances
+        Its segments are copies: they keep none of ``data``'s arrays alive.
+    """
+    if not isinstance(max_utterances, (int, np.integer)) or max_utterances < 1:
+        raise ValueError(f"max_utterances must be a positive int, got {max_utterances!r}")
+    parts = ("test", "aux") if data.streams.aux is not None and "aux" in data.manifests \
+        else ("test",)
+    return collect_utterances(model, data, parts=parts, max_utterances=int(max_utterances),
+                              seed=seed)
+
+
+def write_report(path: str | Path, *, trainer, metrics: dict[str, Any], data=None,
+                 utterances: Utterances | None = None) -> Path:
     """Write the run's HTML report atomically and return its path.
 
     The figures are the widgets' static figures (:mod:`sertutor.widgets`), so the report and
     the notebooks draw the same pictures.
+
+    Parameters
+    ----------
+    path : str or Path
+        Where ``report.html`` goes.
+    trainer : Trainer
+        Its ``model``, ``history`` and ``evals`` (the training curves).
+    metrics : dict
+        The run's metrics (``metrics.json``), with its ``config``.
+    data : PreparedData, optional
+        The run's data, from which the map's utterances are taken
+        (:func:`report_utterances`); not needed when ``utterances`` is given.
+    utterances : Utterances, optional
+        The utterances of the latent map, taken earlier with :func:`report_utterances`.
     """
+    if utterances is None:
+        if data is None:
+            raise ValueError("write_report needs the utterances of its latent map: pass "
+                             "utterances=report_utterances(model, data), or data=")
+        utterances = report_utterances(trainer.model, data)
     name = str(metrics.get("config", {}).get("model", {}).get("variant", "model"))
     figs = [("Confusion matrix, held-out speakers",
              ConfusionMatrix.from_confusion(metrics["confusion"], labels=metrics["labels"],
@@ -56,11 +118,9 @@ def write_report(path: str | Path, *, trainer, data, metrics: dict[str, Any]) ->
     figs.append(("Training curves", training_curves_figure(trainer.history, trainer.evals)))
 
     # Latent map: emotion-corpus test utterances plus a sample of auxiliary utterances
-    # (at most 400 of each keeps the page light).
-    parts = ("test", "aux") if data.streams.aux is not None and "aux" in data.manifests \
-        else ("test",)
-    explorer = LatentExplorer(trainer.model, data, parts=parts, representation="h",
-                              projection="umap", max_utterances=400, seed=0)
+    # (at most REPORT_MAX_UTTERANCES of each keeps the page light).
+    explorer = LatentExplorer(trainer.model, utterances, representation="h",
+                              projection="umap", seed=0)
     figs.append(("UMAP of the shared code h",
                  explorer.static_figure(color_by=("emotion", "predicted", "correct", "speaker",
                                                   "gender", "corpus"))))

@@ -52,6 +52,9 @@ __all__ = [
     "ThreadGovernor",
     "memory_available_bytes",
     "rss_bytes",
+    "release_memory",
+    "forget",
+    "reset_peak_rss",
 ]
 
 #: Where the cgroup file systems are mounted (a module variable so tests can point elsewhere).
@@ -398,3 +401,97 @@ def rss_bytes(*, peak: bool = False) -> int:
     import resource  # fallback: peak only, kilobytes on Linux
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def release_memory() -> bool:
+    """Give memory that Python and the C allocator no longer use back to the system.
+
+    Runs the garbage collector (cycles keep tensors and arrays alive), then asks glibc to
+    return its free heap pages (``malloc_trim(0)``): without that, the resident set of a
+    process that freed a few hundred MB of numpy arrays often stays where it was, and a
+    notebook kernel keeps what it no longer holds. Where glibc is not the allocator (macOS,
+    Windows, musl) only the garbage collector runs.
+
+    Returns
+    -------
+    bool
+        True when ``malloc_trim`` ran (the C allocator was asked to give memory back).
+    """
+    import gc
+
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    try:
+        trim(0)
+    except OSError:  # pragma: no cover - a libc that refuses the call
+        return False
+    return True
+
+
+def forget(namespace: dict, *names: str) -> list[str]:
+    """Delete ``names`` from ``namespace`` where they are bound, then :func:`release_memory`.
+
+    For a notebook section that no longer needs what earlier sections prepared (datasets,
+    trainers, models): ``forget(globals(), "data", "trainer")`` is ``del data, trainer``
+    that does not fail when a cell that bound one of them was skipped, followed by giving the
+    memory back. An IPython kernel also keeps the last results in ``_``, ``__`` and
+    ``___``; name them to free those too.
+
+    Parameters
+    ----------
+    namespace : dict
+        Where the names are bound, e.g. ``globals()``.
+    *names : str
+        The names to delete.
+
+    Returns
+    -------
+    list of str
+        The names that were bound and are now deleted.
+    """
+    if not isinstance(namespace, dict):
+        raise TypeError(f"namespace must be a dict such as globals(), got "
+                        f"{type(namespace).__name__}")
+    bad = [n for n in names if not isinstance(n, str)]
+    if bad:
+        raise TypeError(f"names must be str, got {bad!r}")
+    deleted = [n for n in names if n in namespace]
+    for name in deleted:
+        del namespace[name]
+    release_memory()
+    return deleted
+
+
+def _malloc_trim():
+    """glibc's ``malloc_trim`` through ctypes, or None where there is none."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # musl and other libcs have no malloc_trim
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's peak resident set (``VmHWM``) to its current resident set.
+
+    Writes ``5`` to ``/proc/self/clear_refs`` (Linux 4.0+), so :func:`rss_bytes` with
+    ``peak=True`` then measures the peak of what runs next: what the memory benchmark uses to
+    give each stage its own peak. Returns False (and changes nothing) where that file is
+    missing or not writable.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return True

@@ -141,7 +141,7 @@ def test_codes_of_real_speech_from_a_manifest(classroom, tmp_path, monkeypatch):
     segs = make_segments(fs, stats=stats)
     with torch.no_grad():
         model.eval()
-        z = model.encode(segs.x).z.numpy()  # (S, 8)
+        z = model.encode(segs.x[:]).z.numpy()  # (S, 8); x[:]: the stored segments as a tensor
     idx = np.sort(np.random.default_rng(0).choice(len(segs), size=12, replace=False))
     np.testing.assert_allclose(ps.z_codes, z[idx], atol=1e-4)
     # another corpus is normalised with its own statistics: other codes

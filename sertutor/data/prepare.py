@@ -50,6 +50,7 @@ from tqdm.auto import tqdm
 
 from ..config import Config, FeatureConfig, get_config
 from ..features import NormStats, SpeakerNormStats
+from ..runtime import release_memory
 from .cache import cache_path
 from .corpora import load_corpus
 from .extract import FeatureSet, extract_features
@@ -229,7 +230,7 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
     stages.update()
     stages.set_postfix_str(f"auxiliary corpus {aux_corpus}")
     # 2. Auxiliary corpus: one utterance per speaker held out to score the speaker head.
-    aux_fit = aux_held = None
+    fs_aux = aux_fit = aux_held = None
     if aux_corpus:
         fs_aux = features(aux_corpus)
         last = fs_aux.manifest.groupby("speaker").cumcount(ascending=False) == 0
@@ -288,6 +289,10 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
     stages.close()
     if aux_fit is not None:
         manifests["aux"] = aux_fit.manifest
+    # the corpora's un-normalised features not kept below (the auxiliary corpus's, the
+    # cache files' read buffers) are garbage now: give their memory back before training
+    fs_aux = aux_fit = aux_held = fs_emo_all = pool = None
+    release_memory()
     return PreparedData(config=config, streams=streams, test=test, aux_test=aux_test,
                         cross=cross, label_maps=label_maps, norm_stats=stats,
                         manifests=manifests,

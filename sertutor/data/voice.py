@@ -63,10 +63,25 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
-from scipy import signal
-from scipy.ndimage import convolve1d
 
 from .manifest import EMOTIONS_EXTENDED, GENDERS
+
+
+# scipy is imported on first use, not with this module: ``import sertutor`` reaches this module
+# (the corpus loaders), and scipy costs 60-100 MB of resident memory in every notebook kernel,
+# while only generating a corpus needs it (the classroom corpora are cached on disk).
+def _scipy_signal():
+    """:mod:`scipy.signal`, imported on first use."""
+    from scipy import signal
+
+    return signal
+
+
+def convolve1d(*args, **kwargs):
+    """:func:`scipy.ndimage.convolve1d`, imported on first use."""
+    from scipy.ndimage import convolve1d as _convolve1d
+
+    return _convolve1d(*args, **kwargs)
 
 __all__ = [
     "SAMPLE_RATE",
@@ -265,6 +280,7 @@ CLEAN = RecordingConditions()
 def _mic_sos(cond: RecordingConditions, sample_rate: int) -> np.ndarray:
     """Second-order sections of the microphone colouring, shape (n_sections, 6)."""
     nyq = sample_rate / 2.0
+    signal = _scipy_signal()
     sections = [signal.butter(2, min(cond.highpass_hz, 0.45 * sample_rate) / nyq, "highpass",
                               output="sos")]
     if cond.lowpass_hz < 0.49 * sample_rate:
@@ -288,7 +304,7 @@ def _room_ir(rt60_s: float, drr_db: float, room_seed: int, sample_rate: int) -> 
     delay = int(0.004 * sample_rate) + int(rng.integers(0, int(0.004 * sample_rate) + 1))
     t = np.arange(n) / sample_rate
     tail = rng.standard_normal(n) * np.exp(-6.9078 * t / rt60_s)  # -60 dB at rt60
-    tail = signal.lfilter([0.6], [1.0, -0.4], tail)  # air absorption dulls the tail
+    tail = _scipy_signal().lfilter([0.6], [1.0, -0.4], tail)  # air absorption dulls the tail
     tail *= math.sqrt(10.0 ** (-drr_db / 10.0) / max(float(np.sum(tail ** 2)), 1e-12))
     ir = np.zeros(n + delay)
     ir[0] = 1.0
@@ -345,11 +361,11 @@ def record(speech: np.ndarray, cond: RecordingConditions, rng: np.random.Generat
     y = speech
     if cond.rt60_s > 0.0:  # the room
         ir = _room_ir(cond.rt60_s, cond.drr_db, cond.room_seed, sample_rate)
-        y = signal.oaconvolve(y, ir)[:n]
+        y = _scipy_signal().oaconvolve(y, ir)[:n]
     nominal = 10.0 ** (cond.level_dbfs / 20.0)
     if math.isfinite(cond.snr_db):  # ambient noise, picked up by the same microphone
         y = y + _colored_noise(rng, n, cond.noise_color) * nominal * 10.0 ** (-cond.snr_db / 20)
-    y = signal.sosfilt(_mic_sos(cond, sample_rate), y)  # the microphone and preamp
+    y = _scipy_signal().sosfilt(_mic_sos(cond, sample_rate), y)  # the microphone and preamp
     if math.isfinite(cond.hum_db):  # electrical hum after the microphone
         t = np.arange(n) / sample_rate
         phase = rng.uniform(0, 2 * math.pi)
@@ -787,11 +803,11 @@ def _fast_lfilter():
         raw = _sigtools._linear_filter
         b, a, x = np.array([0.5]), np.array([1.0, -0.5]), np.array([1.0, 2.0, 3.0])
         got = raw(b, a, x, -1, np.array([0.25]))
-        want = signal.lfilter(b, a, x, zi=np.array([0.25]))
+        want = _scipy_signal().lfilter(b, a, x, zi=np.array([0.25]))
         if not all(np.allclose(g, w) for g, w in zip(got, want)):
             raise ValueError("mismatch")
     except Exception:  # pragma: no cover - other scipy versions
-        return lambda b, a, x, zi: signal.lfilter(b, a, x, zi=zi)
+        return lambda b, a, x, zi: _scipy_signal().lfilter(b, a, x, zi=zi)
     return lambda b, a, x, zi: raw(b, a, x, -1, zi)
 
 
@@ -904,7 +920,7 @@ def render(plan: UtterancePlan, params: VoiceParams, speaker: Speaker, *,
                                        jitter=params.jitter, shimmer=params.shimmer, rng=rng,
                                        sample_rate=sample_rate)
     a = _tilt_pole(params.tilt_db, sample_rate)
-    voiced = signal.lfilter([1.0 - a], [1.0, -a], dflow) * av_s
+    voiced = _scipy_signal().lfilter([1.0 - a], [1.0, -a], dflow) * av_s
     if (av_s > 0.5).any():  # unit RMS where voiced, so breathiness is a noise-to-voice ratio
         voiced /= np.sqrt(np.mean(voiced[av_s > 0.5] ** 2)) + 1e-9
     noise = rng.standard_normal(n)
@@ -948,7 +964,8 @@ def render(plan: UtterancePlan, params: VoiceParams, speaker: Speaker, *,
                 continue
             b, a_ = _resonator(c.noise_hz * params.formant_scale ** 0.5, c.noise_bw, sample_rate)
             # two resonators in cascade: a 4th-order band-pass with steeper skirts
-            shaped = signal.lfilter(b, a_, signal.lfilter(b, a_, fnoise[lo:hi]))
+            lfilter = _scipy_signal().lfilter
+            shaped = lfilter(b, a_, lfilter(b, a_, fnoise[lo:hi]))
             fric[lo:hi] += shaped * env[lo:hi]
         speech = speech + 3.0 * ref * fric
     # --- level ---------------------------------------------------------------------------

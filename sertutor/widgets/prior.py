@@ -44,6 +44,7 @@ from ..config import Config
 from ..data.manifest import emotion_labels
 from ..data.prepare import segments_for_model
 from ..data.segments import SegmentSet
+from ..evaluate import PREDICT_BATCH_SIZE, batch_bounds
 from ..features import NormStats, log_mel_to_audio
 from ..models import sample_gaussian_prior
 from .figures import resend_trace_names, waveform_envelope
@@ -221,10 +222,11 @@ class PriorSampler:
         except (ValueError, TypeError) as exc:
             raise ValueError(f"source's segments do not fit this model: {exc}") from exc
         dev = self._device()
-        with _eval_mode(self.model):
-            z = [self.model.encode(x[i:i + 256].to(dev)).z.float().cpu()
-                 for i in range(0, len(x), 256)]
-        return torch.cat(z).numpy()  # (n, z_dim)
+        z = np.empty((len(x), self.model.model_config.z_dim), np.float32)  # (n, z_dim)
+        with _eval_mode(self.model):  # batches bound the activations alive at once
+            for start, stop in batch_bounds(len(x), PREDICT_BATCH_SIZE):
+                z[start:stop] = self.model.encode(x[start:stop].to(dev)).z.float().cpu()
+        return z  # (n, z_dim)
 
     # ------------------------------------------------------------------------- widget
     def _build(self) -> None:

@@ -29,7 +29,7 @@ from ..audio import check_waveform, load_audio
 from ..data.labels import LabelMaps
 from ..data.manifest import emotion_labels
 from ..data.prepare import PreparedData, sample_rows, segments_for_model
-from ..data.segments import SEGMENT_TENSORS, SegmentSet
+from ..data.segments import SEGMENT_TENSORS, SegmentFrames, SegmentSet
 from ..evaluate import pool_utterances, predict
 
 __all__ = ["Utterances", "collect_utterances", "overlap_add"]
@@ -79,7 +79,14 @@ def _concat_segments(parts: Sequence[Any]):
             value = getattr(seg, k)
             fields[k].append(value + offset if k == "utt" else value)
         offset += seg.n_utterances
-    return SegmentSet(**{k: torch.cat(v) for k, v in fields.items()}, n_utterances=offset)
+    xs = fields.pop("x")
+    if len(xs) == 1:
+        x = xs[0]
+    elif all(isinstance(v, SegmentFrames) for v in xs):  # stored frames: joined, still once
+        x = SegmentFrames.cat(xs)
+    else:
+        x = torch.cat([v[:] for v in xs])  # (N_seg, C, n_mels, frames)
+    return SegmentSet(x=x, **{k: torch.cat(v) for k, v in fields.items()}, n_utterances=offset)
 
 
 def _take(segments, rows: np.ndarray):
@@ -90,7 +97,10 @@ def _take(segments, rows: np.ndarray):
     keep = position[utt] >= 0  # (N_seg,)
     sub = segments.subset(torch.from_numpy(keep))
     new_utt = torch.from_numpy(position[utt[keep]]).to(sub.utt)
-    return dataclasses.replace(sub, utt=new_utt, n_utterances=len(rows))
+    # a subset of stored segments shares the whole set's frames: copy only its own, so a
+    # sample keeps nothing else of the corpus alive (the report frees the run's data)
+    x = sub.x.compact() if isinstance(sub.x, SegmentFrames) else sub.x
+    return dataclasses.replace(sub, x=x, utt=new_utt, n_utterances=len(rows))
 
 
 @dataclass
