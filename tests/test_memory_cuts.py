@@ -238,6 +238,15 @@ def test_training_batches_are_the_stored_segments(tiny):
     assert torch.equal(seg.x[idx], full[idx])
 
 
+
+def test_the_model_says_how_to_pass_stored_segments(trained, tiny):
+    """Handing the model a SegmentSet's x itself fails with the way to index it."""
+    model = trained[0].model
+    seg = tiny.streams.labelled
+    with pytest.raises(TypeError, match=r"got SegmentFrames: index it .*seg\.x\[idx\]"):
+        model.encode(seg.x)
+    assert model.encode(seg.x[:4]).y.shape[0] == 4  # a batch of it works
+
 # ---------------------------------------------------------------------------------- runtime
 def test_release_memory_runs_or_is_a_no_op(monkeypatch):
     trimmed = runtime.release_memory()

@@ -227,8 +227,11 @@ class MultiTaskAAE(nn.Module):
         c, m, t = self.input_shape
         expected = f"(B, C={c}, n_mels={m}, T={t})"
         if not isinstance(x, torch.Tensor):
+            # a SegmentSet's x stores overlapping segments once (sertutor.data.SegmentFrames)
+            hint = (": index it for a batch, seg.x[idx], or take every segment, seg.x[:]"
+                    if type(x).__name__ == "SegmentFrames" else "")
             raise TypeError(f"expected a torch.Tensor of shape {expected}, "
-                            f"got {type(x).__name__}")
+                            f"got {type(x).__name__}{hint}")
         if x.ndim != 4:
             hint = " (add the channel axis with x.unsqueeze(1))" if x.ndim == 3 else ""
             raise ValueError(f"expected log-mel segments of shape {expected}, got a "
