@@ -32,8 +32,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..features import NormStats, SpeakerNormStats, n_segments
+from ..features import NormStats, SpeakerNormStats
 from ..features._checks import check_features
+from ..features.segments import check_segmenting, segment_layout
 from .extract import FeatureSet
 from .labels import LabelMaps, dimension_bins, speaker_keys
 
@@ -375,10 +376,7 @@ def make_segments(fs: FeatureSet, *, stats: NormStats | SpeakerNormStats,
                         f"{type(stats).__name__}")
     frames = fs.config.segment_frames if frames is None else frames
     hop = fs.config.segment_hop if hop is None else hop
-    if not isinstance(frames, (int, np.integer)) or frames < 1:
-        raise ValueError(f"frames must be a positive int, got {frames!r}")
-    if not isinstance(hop, (int, np.integer)) or not 1 <= hop <= frames:
-        raise ValueError(f"hop must be an int in [1, frames={frames}], got {hop!r}")
+    check_segmenting(frames=frames, hop=hop)
     for i, f in enumerate(fs.features):  # what sertutor.features.segment checks
         check_features(f, name=f"fs.features[{i}]", ndim=(3,), shape_text="(C, n_mels, T)")
         if f.shape[-1] < 1:
@@ -405,19 +403,20 @@ def make_segments(fs: FeatureSet, *, stats: NormStats | SpeakerNormStats,
     # Each utterance's normalised frames are stored once, zero-padded to a whole number of
     # segments, in one preallocated array; a segment is the window at its start column
     # (SegmentFrames), so overlapping segments share their frames instead of copying them.
-    counts = [n_segments(f.shape[-1], frames=frames, hop=hop) for f in fs.features]  # (n,)
-    spans = [(c - 1) * hop + frames for c in counts]  # (n,) padded frames per utterance
+    # per utterance: segment starts (S,), mask (S, frames), padded frames (segment's layout)
+    layouts = [segment_layout(f.shape[-1], frames=frames, hop=hop) for f in fs.features]
+    counts = [len(local) for local, _, _ in layouts]  # (n,)
     n_channels, n_mels = (fs.features[0].shape[:2] if n else (1, fs.config.n_mels))
-    store = np.zeros((n_channels, n_mels, sum(spans)), np.float32)  # (C, n_mels, F)
+    store = np.zeros((n_channels, n_mels, sum(span for _, _, span in layouts)),
+                     np.float32)  # (C, n_mels, F)
     starts = np.empty(sum(counts), np.int64)  # (N_seg,)
     seg_mask = np.empty((sum(counts), frames), bool)  # (N_seg, frames)
     column, row = 0, 0
-    for f, norm, count, span in zip(fs.features, norms, counts, spans):
-        t = f.shape[-1]
-        store[:, :, column:column + t] = norm.apply(f)  # (C, n_mels, T); padding stays 0
-        local = np.arange(count) * hop  # (S,) segment starts within the utterance
+    for f, norm, (local, mask, span) in zip(fs.features, norms, layouts):
+        count = len(local)
+        store[:, :, column:column + f.shape[-1]] = norm.apply(f)  # (C, n_mels, T); pad stays 0
         starts[row:row + count] = column + local
-        seg_mask[row:row + count] = (local[:, None] + np.arange(frames)[None, :]) < t
+        seg_mask[row:row + count] = mask
         column, row = column + span, row + count
     counts_t = torch.as_tensor(counts)  # (n,)
 

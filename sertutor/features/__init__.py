@@ -17,7 +17,7 @@ them as buffers. One module per concern:
                                       standard deviation per channel and mel band.
 :mod:`~sertutor.features.segments`    :func:`segment`: fixed-length (optionally
                                       overlapping) segments with a padding mask;
-                                      :func:`n_segments`.
+                                      :func:`n_segments`, :func:`segment_layout`.
 :mod:`~sertutor.features.inverse`     :func:`log_mel_to_audio` (module form
                                       :class:`LogMelToAudio`): undo the decibels, invert
                                       the mel filterbank by least squares, and
@@ -48,7 +48,7 @@ from .inverse import LogMelToAudio, log_mel_to_audio
 from .logmel import (AMIN, DELTA_WIN, FEATURE_VERSION, MEL_NORM, MEL_SCALE, PAD_MODE, LogMel,
                      deltas, log_mel, log_mel_librosa, n_frames)
 from .normalise import NormStats, SpeakerNormStats, utterance_stats
-from .segments import n_segments, segment
+from .segments import n_segments, segment, segment_layout
 
 __all__ = [
     "AMIN",
@@ -66,7 +66,7 @@ __all__ = [
     "utterance_stats",
     "SpeakerNormStats",
     "segment",
-    "n_segments",
+    "n_segments", "segment_layout",
     "LogMelToAudio",
     "log_mel_to_audio",
 ]

@@ -24,13 +24,42 @@ from torch import Tensor
 
 from ._checks import check_features
 
-__all__ = ["n_segments", "segment"]
+__all__ = ["n_segments", "segment_layout", "segment"]
 
 
 def n_segments(n_frames: int, *, frames: int, hop: int) -> int:
     """How many segments :func:`segment` cuts from ``n_frames`` frames:
     ``1 + ceil(max(n_frames - frames, 0) / hop)``."""
     return 1 + -(-max(int(n_frames) - frames, 0) // hop)  # ceil division
+
+
+def check_segmenting(*, frames: int, hop: int) -> None:
+    """Raise ``ValueError`` unless ``frames`` >= 1 and 1 <= ``hop`` <= ``frames`` (ints)."""
+    if not isinstance(frames, (int, np.integer)) or frames < 1:
+        raise ValueError(f"frames must be a positive int, got {frames!r}")
+    if not isinstance(hop, (int, np.integer)) or not 1 <= hop <= frames:
+        raise ValueError(f"hop must be an int in [1, frames={frames}], got {hop!r}")
+
+
+def segment_layout(n_frames: int, *, frames: int,
+                   hop: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Where :func:`segment` cuts ``n_frames`` frames, without cutting them.
+
+    ``frames`` and ``hop`` are taken as valid (:func:`check_segmenting`); ``n_frames`` >= 1.
+
+    Returns
+    -------
+    starts : numpy.ndarray of int64, shape (S,)
+        First frame of each segment, ``s * hop``.
+    mask : numpy.ndarray of bool, shape (S, frames)
+        True for real frames, False for padding.
+    total : int
+        Frames after zero-padding, ``(S - 1) * hop + frames``.
+    """
+    S = n_segments(n_frames, frames=frames, hop=hop)
+    starts = np.arange(S, dtype=np.int64) * hop  # (S,)
+    mask = (starts[:, None] + np.arange(frames)[None, :]) < n_frames  # (S, frames)
+    return starts, mask, int((S - 1) * hop + frames)
 
 
 def segment(features: np.ndarray | Tensor, *, frames: int,
@@ -58,17 +87,11 @@ def segment(features: np.ndarray | Tensor, *, frames: int,
         True for real frames, False for padding.
     """
     check_features(features, name="features", ndim=(3,), shape_text="(C, n_mels, T)")
-    if not isinstance(frames, (int, np.integer)) or frames < 1:
-        raise ValueError(f"frames must be a positive int, got {frames!r}")
-    if not isinstance(hop, (int, np.integer)) or not 1 <= hop <= frames:
-        raise ValueError(f"hop must be an int in [1, frames={frames}], got {hop!r}")
+    check_segmenting(frames=frames, hop=hop)
     T = features.shape[-1]
     if T < 1:
         raise ValueError(f"features has no frames: shape {tuple(features.shape)}")
-    S = n_segments(T, frames=frames, hop=hop)
-    total = (S - 1) * hop + frames  # frames after padding
-    starts = np.arange(S) * hop  # (S,)
-    mask = (starts[:, None] + np.arange(frames)[None, :]) < T  # (S, frames)
+    _, mask, total = segment_layout(T, frames=frames, hop=hop)  # mask (S, frames)
     if isinstance(features, Tensor):
         padded = torch.nn.functional.pad(features, (0, total - T))  # (C, n_mels, total)
         segs = padded.unfold(-1, frames, hop)  # (C, n_mels, S, frames)
