@@ -81,6 +81,25 @@ SETTINGS: dict[str, dict] = {
     # features whose per-speaker mean and spread were removed (a lead of method_parts_f01.md)
     "both_nospk": {"features__normalise": "speaker", "model__pooling": "stats",
                    "train__w_speaker": 0.0},
+    # a bigger style code: a 1 s segment is mostly phonetic content, which an 8-dim z cannot
+    # carry, so the decoder also reads it from y = softmax(y_logits) and pulls y away from
+    # emotion; with room in z, y is left to what the labels and D_y ask of it
+    "both_z32": {"features__normalise": "speaker", "model__pooling": "stats",
+                 "model__z_dim": 32},
+    # reconstruction as a regulariser: a tenth of its weight, so the content it is dominated
+    # by does not outweigh the emotion cross-entropy in the shared encoder
+    "both_recon01": {"features__normalise": "speaker", "model__pooling": "stats",
+                     "train__w_recon": 0.1},
+    # utterance agreement: two segments of one unlabelled utterance should get the same
+    # emotion posterior (emotion belongs to the utterance, the words differ between them)
+    "both_utt1": {"features__normalise": "speaker", "model__pooling": "stats",
+                  "train__w_utterance": 1.0},
+    "both_utt4": {"features__normalise": "speaker", "model__pooling": "stats",
+                  "train__w_utterance": 4.0},
+    # the unsupervised weights ramp up over the first 300 steps (Laine & Aila 2017): the
+    # priors do not lock in the classifier's first guesses on unlabelled audio
+    "both_ramp": {"features__normalise": "speaker", "model__pooling": "stats",
+                  "train__rampup_steps": 300},
 }
 #: The settings a plain run screens.
 DEFAULT_SETTINGS = ("today", "speaker", "stats", "both")
@@ -92,9 +111,11 @@ def arm_name(model: str, setting: str) -> str:
 
 
 #: Overrides that change only the decoder: a model without one would repeat another arm.
-DECODER_ONLY = {"train__recon_smooth_frames"}
-#: Overrides that change only the unlabelled stream, which the baseline and mtl never draw.
-UNLABELLED_ONLY = {"train__unlabelled"}
+DECODER_ONLY = {"train__recon_smooth_frames", "train__w_recon", "model__z_dim"}
+#: Overrides that change only the unlabelled stream or the losses on it, which the baseline
+#: and mtl never draw.
+UNLABELLED_ONLY = {"train__unlabelled", "train__w_utterance",
+                   "train__rampup_steps"}
 #: Overrides that change only the auxiliary heads' losses.
 AUX_ONLY = {"train__w_speaker"}
 

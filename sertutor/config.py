@@ -179,9 +179,10 @@ def _check_train(c: "TrainConfig") -> None:
     _real(s, "weight_decay", c.weight_decay, 0.0)
     _real(s, "label_fraction", c.label_fraction, 0.0, 1.0, low_open=True)
     for name in ("w_recon", "w_adv", "w_emotion", "w_speaker", "w_gender", "w_dimensional",
-                 "w_consistency"):
+                 "w_consistency", "w_utterance"):
         _real(s, name, getattr(c, name), 0.0)
     _int(s, "recon_smooth_frames", c.recon_smooth_frames, 0)
+    _int(s, "rampup_steps", c.rampup_steps, 0)
     _real(s, "confidence", c.confidence, 0.0, 1.0)
     _int(s, "eval_every", c.eval_every, 1)
     _int(s, "patience", c.patience, 1)
@@ -303,6 +304,13 @@ class TrainConfig(_Checked):
     recon_smooth_frames: int = 0
     w_consistency: float = 1.0  # fixmatch: weight of the pseudo-label loss on unlabelled audio
     confidence: float = 0.8  # fixmatch: softmax confidence a pseudo-label needs to count
+    # weight of the utterance-agreement loss: two segments of one unlabelled utterance should
+    # get the same emotion posterior (sertutor.losses.utterance_agreement_loss); used by the
+    # models that read the unlabelled stream (ae, aae, full, fixmatch); 0 turns it off
+    w_utterance: float = 0.0
+    # steps over which the unsupervised weights (w_recon, w_adv, w_utterance, w_consistency)
+    # ramp up from ~0 to their value, exp(-5 (1 - t/R)^2) (Trainer.rampup); 0: no ramp
+    rampup_steps: int = 0
     eval_every: int = 100  # steps between validation passes
     patience: int = 4  # validation passes without improvement before early stopping
     val_fraction: float = 0.15  # share of training speakers held out for validation

@@ -37,8 +37,9 @@ from .models.discriminators import sample_categorical_prior, sample_gaussian_pri
 __all__ = [
     "reconstruction_loss", "discriminator_loss", "generator_loss", "cross_entropy", "ccc",
     "ccc_loss", "discriminator_accuracy", "smooth_time", "strong_augment",
-    "pseudo_label_loss", "sample_gaussian_prior", "sample_categorical_prior",
-    "ReconstructionLoss", "DiscriminatorLoss", "GeneratorLoss", "CrossEntropy", "CCCLoss",
+    "pseudo_label_loss", "utterance_agreement_loss", "sample_gaussian_prior",
+    "sample_categorical_prior", "ReconstructionLoss", "DiscriminatorLoss", "GeneratorLoss",
+    "CrossEntropy", "CCCLoss", "UtteranceAgreementLoss",
 ]
 
 
@@ -188,6 +189,42 @@ def pseudo_label_loss(logits: torch.Tensor, pseudo: torch.Tensor,
                          f"{tuple(logits.shape)}, {tuple(pseudo.shape)}, {tuple(keep.shape)}")
     per_row = F.cross_entropy(logits.float(), pseudo, reduction="none")  # (B,)
     return (keep.float() * per_row).mean()
+
+
+def utterance_agreement_loss(logits_a: torch.Tensor, logits_b: torch.Tensor,
+                             valid: torch.Tensor) -> torch.Tensor:
+    """Two segments of one utterance should get the same emotion posterior.
+
+    Emotion is a property of the utterance, while the model sees ~1 s segments of it: two
+    segments of one unlabelled utterance say different words in the same emotional state. The
+    squared distance between their posteriors (the Pi-model's consistency term, Laine & Aila,
+    *Temporal ensembling for semi-supervised learning*, ICLR 2017, with a second segment of the
+    utterance as the second view instead of a second augmentation)::
+
+        L_utt = (1/B) sum_b valid[b] * sum_k (softmax(a_b)_k - softmax(b_b)_k)^2
+
+    Both views get gradients. ``valid`` is False for a segment whose utterance has no other
+    segment; the mean is over the whole batch, so such rows count as zero.
+
+    Parameters
+    ----------
+    logits_a, logits_b : Tensor, shape (B, K)
+        Emotion logits of each segment and of another segment of its utterance.
+    valid : Tensor of bool, shape (B,)
+
+    Returns
+    -------
+    Tensor, scalar float32, in [0, 2]
+    """
+    if logits_a.ndim != 2 or logits_b.shape != logits_a.shape \
+            or valid.shape != logits_a.shape[:1]:
+        raise ValueError(f"expected logits_a (B, K), logits_b (B, K) and valid (B,), got "
+                         f"{tuple(logits_a.shape)}, {tuple(logits_b.shape)}, "
+                         f"{tuple(valid.shape)}")
+    p_a = logits_a.float().softmax(dim=1)  # (B, K)
+    p_b = logits_b.float().softmax(dim=1)  # (B, K)
+    per_row = (p_a - p_b).pow(2).sum(dim=1)  # (B,)
+    return (valid.float() * per_row).mean()
 
 
 # ---- adversarial ----------------------------------------------------------------------------
@@ -380,6 +417,14 @@ class CrossEntropy(nn.Module):
 
     def forward(self, logits, target):
         return cross_entropy(logits, target, self.ignore_index, weight=self.weight)
+
+
+class UtteranceAgreementLoss(nn.Module):
+    """sum_k (p_a - p_b)^2 between two segments of one utterance; see
+    :func:`utterance_agreement_loss`."""
+
+    def forward(self, logits_a, logits_b, valid):
+        return utterance_agreement_loss(logits_a, logits_b, valid)
 
 
 class CCCLoss(nn.Module):

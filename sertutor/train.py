@@ -45,7 +45,7 @@ import torch.nn as nn
 from . import losses as L
 from .config import Config
 from .data.manifest import emotion_labels
-from .data.segments import Streams
+from .data.segments import Streams, sibling_segments
 from .evaluate import evaluate_segments, pool_utterances, predict
 from .models import sample_categorical_prior, sample_gaussian_prior
 from .runtime import ThreadGovernor, apply_num_threads
@@ -112,6 +112,10 @@ class Batches:
     idx_u: torch.Tensor | None = None
     x_a: torch.Tensor | None = None  # auxiliary-corpus segments
     idx_a: torch.Tensor | None = None
+    # another segment of each unlabelled segment's utterance (train.w_utterance > 0), and
+    # whether its utterance has one (a single-segment utterance repeats itself)
+    x_u2: torch.Tensor | None = None
+    has_u2: torch.Tensor | None = None
 
     @property
     def x_emotion(self) -> list[torch.Tensor]:
@@ -321,6 +325,18 @@ class Trainer:
                     f"learning rate (train.lr={self.cfg.lr}, train.disc_lr={self.cfg.disc_lr}) "
                     f"or a smaller adversarial weight (train.w_adv={self.cfg.w_adv}).")
 
+    def rampup(self) -> float:
+        """Weight factor of the unsupervised losses at the current step, in [0, 1].
+
+        With ``train.rampup_steps`` = R > 0 it rises as ``exp(-5 (1 - t/R)^2)`` over the first
+        R steps, then stays 1 (the ramp of Laine & Aila, ICLR 2017): while the classifier's
+        early guesses are still poor, the priors and consistency terms do not lock them in.
+        """
+        ramp = getattr(self.cfg, "rampup_steps", 0)
+        if ramp <= 0 or self.step_count >= ramp:
+            return 1.0
+        return math.exp(-5.0 * (1.0 - self.step_count / ramp) ** 2)
+
     def _update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -337,6 +353,11 @@ class Trainer:
         if s.unlabelled is not None and len(s.unlabelled) and \
                 (m.has_decoder or m.has_adversaries or m.has_consistency):
             b.idx_u, b.x_u = self._batch(s.unlabelled)  # (B, C, n_mels, T) label hidden
+            if self.cfg.w_utterance > 0:
+                sib, has = sibling_segments(s.unlabelled.utt, b.idx_u, generator=self.gen)
+                sib = sib.to(s.unlabelled.x.device)
+                b.x_u2 = s.unlabelled.x[sib].to(self.device)  # (B, C, n_mels, T)
+                b.has_u2 = has.to(self.device)  # (B,)
         if s.aux is not None and len(s.aux) and (m.has_decoder or m.has_aux_heads):
             b.idx_a, b.x_a = self._batch(s.aux)  # (B, C, n_mels, T) speaker/gender labelled
         return b
@@ -353,7 +374,7 @@ class Trainer:
             recon = self.net("reconstruct", x_all)
         target = L.smooth_time(x_all, self.cfg.recon_smooth_frames)  # (B_all, C, n_mels, T)
         loss = L.reconstruction_loss(recon, target, b.mask_all(self.streams).to(self.device))
-        self._update(self.opt, self.cfg.w_recon * loss)
+        self._update(self.opt, self.rampup() * self.cfg.w_recon * loss)
         return {"recon": loss.item()}
 
     def regularisation_phase(self, b: "Batches") -> dict[str, float]:
@@ -385,7 +406,7 @@ class Trainer:
         with self._autocast():
             g = self.net("generate", x_all, n_emotion=n_emo)
         loss_g = L.generator_loss(g.z) + L.generator_loss(g.y)
-        self._update(self.opt, self.cfg.w_adv * loss_g)
+        self._update(self.opt, self.rampup() * self.cfg.w_adv * loss_g)
         logs["generator"] = loss_g.item()
         return logs
 
@@ -400,7 +421,11 @@ class Trainer:
         if consistency:
             pseudo, keep, x_strong = self.pseudo_labels(b.x_u)
             parts.append(x_strong)
-        x_sup = torch.cat(parts)  # (B_sup, C, n_mels, T): labelled, [aux], [strong views]
+        agreement = b.x_u2 is not None
+        if agreement:
+            parts += [b.x_u, b.x_u2]
+        # (B_sup, C, n_mels, T): labelled, [aux], [strong views], [unlabelled, their siblings]
+        x_sup = torch.cat(parts)
         with self._autocast():
             heads = self.net("supervise", x_sup)
         y_logits, n_l = heads.y_logits, len(b.x_l)
@@ -428,10 +453,17 @@ class Trainer:
                 loss_gen = L.cross_entropy(heads.gender_logits[n_l:n_l + n_a], gen)
                 total = total + cfg.w_speaker * loss_spk + cfg.w_gender * loss_gen
                 logs.update(speaker=loss_spk.item(), gender=loss_gen.item())
+        if agreement:
+            n_u = len(b.x_u)
+            y_u, y_u2 = y_logits[-2 * n_u:-n_u], y_logits[-n_u:]  # (B_u, K) each
+            y_logits = y_logits[:-2 * n_u]  # what the terms below read
+            loss_utt = L.utterance_agreement_loss(y_u, y_u2, b.has_u2)
+            total = total + self.rampup() * cfg.w_utterance * loss_utt
+            logs["utterance"] = loss_utt.item()
         if consistency:
             strong_logits = y_logits[-len(x_strong):].float()  # (B_u, K)
             loss_u = L.pseudo_label_loss(strong_logits, pseudo, keep)
-            total = total + cfg.w_consistency * loss_u
+            total = total + self.rampup() * cfg.w_consistency * loss_u
             logs.update(consistency=loss_u.item(), pseudo_share=float(keep.float().mean()))
         self._update(self.opt, total)
         return logs

@@ -38,7 +38,8 @@ from ..features.segments import check_segmenting, segment_layout
 from .extract import FeatureSet
 from .labels import LabelMaps, dimension_bins, speaker_keys
 
-__all__ = ["SEGMENT_TENSORS", "SegmentFrames", "SegmentSet", "Streams", "make_segments"]
+__all__ = ["SEGMENT_TENSORS", "SegmentFrames", "SegmentSet", "Streams", "make_segments",
+           "sibling_segments"]
 
 #: The tensor fields of a :class:`SegmentSet`, each with one row per segment.
 SEGMENT_TENSORS = ("x", "mask", "utt", "emotion", "speaker", "gender", "arousal", "valence",
@@ -339,6 +340,47 @@ class Streams:
     def nbytes(self) -> int:
         return sum(s.x.nbytes  # a SegmentFrames counts the frames it stores
                    for s in (self.labelled, self.unlabelled, self.aux, self.val) if s is not None)
+
+
+def sibling_segments(utt: Tensor, idx: Tensor, *,
+                     generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """For each segment ``idx[b]``, another segment of the same utterance, drawn at random.
+
+    Parameters
+    ----------
+    utt : Tensor of int64, shape (N_seg,)
+        Utterance of every segment of a stream (:attr:`SegmentSet.utt`).
+    idx : Tensor of int64, shape (B,)
+        Rows of the stream.
+    generator : torch.Generator, optional
+        Source of the random draw (CPU).
+
+    Returns
+    -------
+    sibling : Tensor of int64, shape (B,)
+        A row of the same utterance other than ``idx[b]``; ``idx[b]`` itself where the
+        utterance has a single segment.
+    has_sibling : Tensor of bool, shape (B,)
+        Whether the utterance has more than one segment.
+    """
+    utt, idx = torch.as_tensor(utt).cpu(), torch.as_tensor(idx).cpu()
+    if utt.ndim != 1 or idx.ndim != 1:
+        raise ValueError(f"expected utt (N_seg,) and idx (B,), got {tuple(utt.shape)} and "
+                         f"{tuple(idx.shape)}")
+    if len(idx) and (int(idx.min()) < 0 or int(idx.max()) >= len(utt)):
+        raise IndexError(f"idx must lie in [0, {len(utt)}), got {int(idx.min())}.."
+                         f"{int(idx.max())}")
+    order = torch.argsort(utt, stable=True)  # (N_seg,) rows grouped by utterance
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(len(order))  # position of each row in `order`
+    _, count = torch.unique_consecutive(utt[order], return_counts=True)  # (n_utt,)
+    first = torch.cumsum(count, 0) - count  # (n_utt,) where each utterance starts in `order`
+    group = torch.repeat_interleave(torch.arange(len(count)), count)[rank[idx]]  # (B,)
+    n, pos = count[group], rank[idx] - first[group]  # (B,), (B,) size and place in the group
+    # a uniform draw among the n - 1 others: shift the position by 1..n-1, modulo n
+    shift = 1 + (torch.rand(len(idx), generator=generator) * (n - 1).clamp(min=1)).long()
+    sibling = order[first[group] + (pos + shift * (n > 1)) % n]  # (B,)
+    return sibling, n > 1
 
 
 def make_segments(fs: FeatureSet, *, stats: NormStats | SpeakerNormStats,

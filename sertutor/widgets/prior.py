@@ -44,7 +44,7 @@ from ..config import Config
 from ..data.manifest import emotion_labels
 from ..data.prepare import segments_for_model
 from ..data.segments import SegmentSet
-from ..evaluate import PREDICT_BATCH_SIZE, batch_bounds
+from ..evaluate import predict
 from ..features import NormStats, log_mel_to_audio
 from ..models import sample_gaussian_prior
 from .figures import resend_trace_names, waveform_envelope
@@ -216,17 +216,12 @@ class PriorSampler:
         rng = np.random.default_rng(self.seed)
         idx = np.sort(rng.choice(len(segs), size=min(len(segs), self.max_segments),
                                  replace=False))  # (n,)
-        x = segs.x[torch.as_tensor(idx)]  # (n, C, n_mels, frames)
+        sample = segs.subset(torch.as_tensor(idx))
         try:
-            self.model.check_input(x[:1])
+            self.model.check_input(sample.x[:1])  # (1, C, n_mels, frames)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"source's segments do not fit this model: {exc}") from exc
-        dev = self._device()
-        z = np.empty((len(x), self.model.model_config.z_dim), np.float32)  # (n, z_dim)
-        with _eval_mode(self.model):  # batches bound the activations alive at once
-            for start, stop in batch_bounds(len(x), PREDICT_BATCH_SIZE):
-                z[start:stop] = self.model.encode(x[start:stop].to(dev)).z.float().cpu()
-        return z  # (n, z_dim)
+        return predict(self.model, sample, device=self._device())["z"]  # (n, z_dim)
 
     # ------------------------------------------------------------------------- widget
     def _build(self) -> None:
