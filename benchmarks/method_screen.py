@@ -100,6 +100,10 @@ SETTINGS: dict[str, dict] = {
     # priors do not lock in the classifier's first guesses on unlabelled audio
     "both_ramp": {"features__normalise": "speaker", "model__pooling": "stats",
                   "train__rampup_steps": 300},
+    # one Adam per phase: the reconstruction and generator gradients no longer enter the
+    # moment estimates that scale the supervised phase's steps
+    "both_phaseopt": {"features__normalise": "speaker", "model__pooling": "stats",
+                      "train__phase_optimizers": True},
 }
 #: The settings a plain run screens.
 DEFAULT_SETTINGS = ("today", "speaker", "stats", "both")
@@ -115,7 +119,7 @@ DECODER_ONLY = {"train__recon_smooth_frames", "train__w_recon", "model__z_dim"}
 #: Overrides that change only the unlabelled stream or the losses on it, which the baseline
 #: and mtl never draw.
 UNLABELLED_ONLY = {"train__unlabelled", "train__w_utterance",
-                   "train__rampup_steps"}
+                   "train__rampup_steps", "train__phase_optimizers"}
 #: Overrides that change only the auxiliary heads' losses.
 AUX_ONLY = {"train__w_speaker"}
 

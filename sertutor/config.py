@@ -183,6 +183,7 @@ def _check_train(c: "TrainConfig") -> None:
         _real(s, name, getattr(c, name), 0.0)
     _int(s, "recon_smooth_frames", c.recon_smooth_frames, 0)
     _int(s, "rampup_steps", c.rampup_steps, 0)
+    _bool(s, "phase_optimizers", c.phase_optimizers)
     _real(s, "confidence", c.confidence, 0.0, 1.0)
     _int(s, "eval_every", c.eval_every, 1)
     _int(s, "patience", c.patience, 1)
@@ -311,6 +312,9 @@ class TrainConfig(_Checked):
     # steps over which the unsupervised weights (w_recon, w_adv, w_utterance, w_consistency)
     # ramp up from ~0 to their value, exp(-5 (1 - t/R)^2) (Trainer.rampup); 0: no ramp
     rampup_steps: int = 0
+    # one Adam per phase: the reconstruction and generator updates of the encoder use their
+    # own optimisers instead of sharing the supervised phase's (see Trainer.phase_opts)
+    phase_optimizers: bool = False
     eval_every: int = 100  # steps between validation passes
     patience: int = 4  # validation passes without improvement before early stopping
     val_fraction: float = 0.15  # share of training speakers held out for validation

@@ -275,6 +275,14 @@ class Trainer:
         # -- optimisers: one for encoder/decoder/heads, one for the discriminators ---------------
         self.opt = torch.optim.Adam(model.main_parameters(), lr=self.cfg.lr,
                                     weight_decay=self.cfg.weight_decay)
+        # with train.phase_optimizers, the reconstruction and generator phases each get their
+        # own Adam over the same parameters, so the moment estimates of one loss do not scale
+        # the steps of another (as in Makhzani et al.'s per-phase updates)
+        self.phase_opts: dict[str, torch.optim.Optimizer] = {}
+        if getattr(self.cfg, "phase_optimizers", False):
+            self.phase_opts = {phase: torch.optim.Adam(model.main_parameters(), lr=self.cfg.lr,
+                                                       weight_decay=self.cfg.weight_decay)
+                               for phase in ("reconstruction", "generator")}
         disc = list(model.discriminator_parameters())
         self.opt_disc = torch.optim.Adam(disc, lr=self.cfg.disc_lr, betas=(0.5, 0.999)) \
             if disc else None
@@ -374,7 +382,8 @@ class Trainer:
             recon = self.net("reconstruct", x_all)
         target = L.smooth_time(x_all, self.cfg.recon_smooth_frames)  # (B_all, C, n_mels, T)
         loss = L.reconstruction_loss(recon, target, b.mask_all(self.streams).to(self.device))
-        self._update(self.opt, self.rampup() * self.cfg.w_recon * loss)
+        self._update(self.phase_opts.get("reconstruction", self.opt),
+                     self.rampup() * self.cfg.w_recon * loss)
         return {"recon": loss.item()}
 
     def regularisation_phase(self, b: "Batches") -> dict[str, float]:
@@ -406,7 +415,8 @@ class Trainer:
         with self._autocast():
             g = self.net("generate", x_all, n_emotion=n_emo)
         loss_g = L.generator_loss(g.z) + L.generator_loss(g.y)
-        self._update(self.opt, self.rampup() * self.cfg.w_adv * loss_g)
+        self._update(self.phase_opts.get("generator", self.opt),
+                     self.rampup() * self.cfg.w_adv * loss_g)
         logs["generator"] = loss_g.item()
         return logs
 
@@ -659,6 +669,7 @@ class Trainer:
             "best_model": self.best_state,
             "opt": self.opt.state_dict(),
             "opt_disc": self.opt_disc.state_dict() if self.opt_disc is not None else None,
+            "opt_phases": {k: o.state_dict() for k, o in self.phase_opts.items()},
             "step": self.step_count,
             "history": json.dumps(self.history),
             "evals": json.dumps(self.evals),
@@ -678,6 +689,9 @@ class Trainer:
         self.opt.load_state_dict(state["opt"])
         if self.opt_disc is not None and state["opt_disc"] is not None:
             self.opt_disc.load_state_dict(state["opt_disc"])
+        for name, opt in self.phase_opts.items():  # absent in older checkpoints: fresh
+            if name in state.get("opt_phases", {}):
+                opt.load_state_dict(state["opt_phases"][name])
         self.step_count = int(state["step"])
         self.history = json.loads(state["history"])
         self.evals = json.loads(state["evals"])

@@ -11,7 +11,7 @@ from sertutor import losses as L
 from sertutor.config import get_config
 from sertutor.data.segments import sibling_segments
 from sertutor.pipeline import build_model, prepare_data
-from sertutor.train import Trainer
+from sertutor.train import Trainer, load_checkpoint
 
 
 # ------------------------------------------------------------------ sibling_segments
@@ -172,3 +172,29 @@ def test_the_ramp_scales_the_unsupervised_losses_only(low_labels, monkeypatch):
 def test_rampup_steps_is_validated(value):
     with pytest.raises(ValueError, match="train.rampup_steps"):
         get_config("tiny", train__rampup_steps=value)
+
+
+# ------------------------------------------------------------------ one Adam per phase
+def test_phase_optimizers_keep_each_phase_moments_apart_and_resume(low_labels, tmp_path):
+    shared = _trainer(low_labels, "aae")
+    assert shared.phase_opts == {}
+    own = _trainer(low_labels, "aae", phase_optimizers=True, steps=3)
+    assert set(own.phase_opts) == {"reconstruction", "generator"}
+    own.train_step()
+    # each optimiser stepped once: the supervised one holds only the supervised moments
+    for opt in (own.opt, *own.phase_opts.values()):
+        steps = {int(st["step"]) for st in opt.state.values()}
+        assert steps == {1}
+    moments = [next(iter(o.state.values()))["exp_avg_sq"] for o in
+               (own.opt, own.phase_opts["reconstruction"], own.phase_opts["generator"])]
+    assert not torch.allclose(moments[0], moments[1])
+    # a checkpoint carries them
+    path = own.save(tmp_path / "ck.pt")
+    again = _trainer(low_labels, "aae", phase_optimizers=True, steps=3)
+    again.load_state_dict(load_checkpoint(path))
+    for name, opt in own.phase_opts.items():
+        a = next(iter(opt.state.values()))["exp_avg_sq"]
+        b = next(iter(again.phase_opts[name].state.values()))["exp_avg_sq"]
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="train.phase_optimizers"):
+        get_config("tiny", train__phase_optimizers="yes")
