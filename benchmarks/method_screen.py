@@ -14,6 +14,12 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
   ``train.select = "last"`` (no selection) or ``"loss"`` (validation loss);
 - ``both_smooth``, ``both_pooled`` (not run unless asked for): ``both`` with the decoder
   reconstructing the segment smoothed over 25 or 95 frames (``train.recon_smooth_frames``).
+- ``both_trans``, ``both_nospk``, ``both_seg48``, ``both_loss``: the test speakers' audio in
+  the unlabelled stream, no speaker head, 48-frame segments, validation-loss selection;
+- session 8 (``full`` only; each changes what the baseline lacks): ``both_z32`` (a 32-dim
+  style code), ``both_recon01`` (``train.w_recon = 0.1``), ``both_utt1`` / ``both_utt4``
+  (utterance agreement, ``train.w_utterance``), ``both_ramp`` (``train.rampup_steps = 300``),
+  ``both_phaseopt`` (one Adam per phase, ``train.phase_optimizers``).
 
 Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
 so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
