@@ -1,4 +1,5 @@
-"""Shared pytest setup: make helper modules in tests/ (e.g. corpus_fixtures) importable."""
+"""Shared pytest setup: make helper modules in tests/ (e.g. corpus_fixtures) importable, and
+the fixtures several test files use."""
 
 import sys
 from pathlib import Path
@@ -15,3 +16,14 @@ if str(TESTS_DIR) not in sys.path:
 def rng() -> np.random.Generator:
     """A seeded random generator, so tests are deterministic."""
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def low_labels(tmp_path_factory):
+    """The tiny preset's prepared data with 30 % of the labels (an unlabelled stream exists)."""
+    from sertutor.config import get_config
+    from sertutor.pipeline import prepare_data
+
+    cfg = get_config("tiny", train__label_fraction=0.3)
+    return prepare_data(cfg, progress=False, data_dir=tmp_path_factory.mktemp("low_labels"))
+

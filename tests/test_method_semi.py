@@ -8,10 +8,11 @@ import inspect
 import pytest
 import torch
 
+from semi_helpers import low_label_trainer
 from sertutor import losses as L
 from sertutor.config import MODEL_VARIANTS, PAPER_VARIANTS, get_config
 from sertutor.models import MultiTaskAAE
-from sertutor.pipeline import build_model, prepare_data
+from sertutor.pipeline import prepare_data
 from sertutor.train import Batches, Trainer
 
 
@@ -93,12 +94,6 @@ def test_new_train_fields_are_validated(field, value):
         get_config("tiny", **{f"train__{field}": value})
 
 
-@pytest.fixture(scope="module")
-def low_labels(tmp_path_factory):
-    cfg = get_config("tiny", train__label_fraction=0.3)
-    return prepare_data(cfg, progress=False, data_dir=tmp_path_factory.mktemp("data"))
-
-
 def test_transductive_unlabelled_stream_adds_the_test_audio_without_any_label(
         low_labels, tmp_path_factory):
     cfg = get_config("tiny", train__label_fraction=0.3, train__unlabelled="train+test")
@@ -118,25 +113,18 @@ def test_transductive_unlabelled_stream_adds_the_test_audio_without_any_label(
     assert torch.equal(data.streams.labelled.x, low_labels.streams.labelled.x)
 
 
-def _trainer(data, variant, **train):
-    cfg = get_config("tiny", model__variant=variant, train__label_fraction=0.3,
-                     **{f"train__{k}": v for k, v in train.items()})
-    torch.manual_seed(0)
-    model = build_model(cfg, n_speakers=len(data.label_maps.speakers))
-    return Trainer(model, data.streams, config=cfg, device="cpu", progress=False)
-
-
 def test_fixmatch_uses_confident_pseudo_labels_only(low_labels):
-    never = _trainer(low_labels, "fixmatch", confidence=1.0)  # softmax never reaches 1 exactly
+    # a softmax never reaches 1 exactly
+    never = low_label_trainer(low_labels, "fixmatch", confidence=1.0)
     logs = never.train_step()
     assert logs["pseudo_share"] == 0.0 and logs["consistency"] == 0.0
-    always = _trainer(low_labels, "fixmatch", confidence=0.0)
+    always = low_label_trainer(low_labels, "fixmatch", confidence=0.0)
     logs = always.train_step()
     assert logs["pseudo_share"] == 1.0 and logs["consistency"] > 0.0
 
 
 def test_fixmatch_learns_beyond_chance(low_labels):
-    trainer = _trainer(low_labels, "fixmatch", steps=120, eval_every=40, patience=10)
+    trainer = low_label_trainer(low_labels, "fixmatch", steps=120, eval_every=40, patience=10)
     trainer.fit()
     shares = [h["pseudo_share"] for h in trainer.history]
     assert max(shares[-20:]) > 0.0  # the model grew confident enough to pseudo-label
@@ -149,7 +137,7 @@ def test_the_smoothed_target_is_what_the_decoder_is_scored_on(low_labels, monkey
     monkeypatch.setattr(L, "reconstruction_loss",
                         lambda recon, target, mask=None: seen.append(target) or
                         real(recon, target, mask))
-    trainer = _trainer(low_labels, "ae", recon_smooth_frames=15)
+    trainer = low_label_trainer(low_labels, "ae", recon_smooth_frames=15)
     batches = trainer.draw_batches()
     trainer.reconstruction_phase(batches)
     assert torch.allclose(seen[0], L.smooth_time(batches.x_all, 15))
@@ -157,7 +145,7 @@ def test_the_smoothed_target_is_what_the_decoder_is_scored_on(low_labels, monkey
 
 
 def test_phases_are_named_methods_that_train_step_runs_in_order(low_labels, monkeypatch):
-    trainer = _trainer(low_labels, "full")
+    trainer = low_label_trainer(low_labels, "full")
     order = []
     for name in ("draw_batches", "reconstruction_phase", "regularisation_phase",
                  "supervised_phase"):

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from semi_helpers import low_label_trainer
 from sertutor import losses as L
 from sertutor.config import get_config
 from sertutor.data.segments import sibling_segments
-from sertutor.pipeline import build_model, prepare_data
-from sertutor.train import Trainer, load_checkpoint
+from sertutor.train import load_checkpoint
 
 
 # ------------------------------------------------------------------ sibling_segments
@@ -76,25 +76,11 @@ def test_w_utterance_is_validated(value):
 
 
 # ------------------------------------------------------------------ in the trainer
-@pytest.fixture(scope="module")
-def low_labels(tmp_path_factory):
-    cfg = get_config("tiny", train__label_fraction=0.3)
-    return prepare_data(cfg, progress=False, data_dir=tmp_path_factory.mktemp("data"))
-
-
-def _trainer(data, variant, **train):
-    cfg = get_config("tiny", model__variant=variant, train__label_fraction=0.3,
-                     **{f"train__{k}": v for k, v in train.items()})
-    torch.manual_seed(0)
-    model = build_model(cfg, n_speakers=len(data.label_maps.speakers))
-    return Trainer(model, data.streams, config=cfg, device="cpu", progress=False)
-
-
 def test_the_trainer_draws_siblings_and_logs_the_term_only_when_asked(low_labels):
-    off = _trainer(low_labels, "full")
+    off = low_label_trainer(low_labels, "full")
     b = off.draw_batches()
     assert b.x_u2 is None and "utterance" not in off.train_step()
-    on = _trainer(low_labels, "full", w_utterance=1.0)
+    on = low_label_trainer(low_labels, "full", w_utterance=1.0)
     b = on.draw_batches()
     u = on.streams.unlabelled
     assert b.x_u2.shape == b.x_u.shape and b.has_u2.shape == (len(b.x_u),)
@@ -121,9 +107,10 @@ def test_the_term_makes_sibling_posteriors_agree(low_labels):
             q = trainer.model.encode(u.x[sib]).y
         return ((p - q) ** 2).sum(1)[has].mean().item()
 
-    plain = _trainer(low_labels, "ae", steps=60, w_recon=0.0, select="last")
+    plain = low_label_trainer(low_labels, "ae", steps=60, w_recon=0.0, select="last")
     plain.fit()
-    tied = _trainer(low_labels, "ae", steps=60, w_recon=0.0, select="last", w_utterance=20.0)
+    tied = low_label_trainer(low_labels, "ae", steps=60, w_recon=0.0, select="last",
+                             w_utterance=20.0)
     tied.fit()
     assert disagreement(tied) < 0.5 * disagreement(plain)
 
@@ -132,14 +119,14 @@ def test_the_term_makes_sibling_posteriors_agree(low_labels):
 def test_rampup_rises_from_near_zero_to_one_then_stays(low_labels):
     import math
 
-    trainer = _trainer(low_labels, "full", rampup_steps=100)
+    trainer = low_label_trainer(low_labels, "full", rampup_steps=100)
     seen = []
     for step in (0, 50, 99, 100, 500):
         trainer.step_count = step
         seen.append(trainer.rampup())
     assert seen[0] == pytest.approx(math.exp(-5)) and seen[1] == pytest.approx(math.exp(-1.25))
     assert seen[0] < seen[1] < seen[2] < 1.0 == seen[3] == seen[4]
-    plain = _trainer(low_labels, "full")
+    plain = low_label_trainer(low_labels, "full")
     assert plain.rampup() == 1.0  # the default: no ramp
 
 
@@ -161,9 +148,9 @@ def test_the_ramp_scales_the_unsupervised_losses_only(low_labels, monkeypatch):
         monkeypatch.setattr(trainer, "_update", real)
         return seen["g"]
 
-    ramped = encoder_grad(_trainer(low_labels, "aae", rampup_steps=50))
-    plain = encoder_grad(_trainer(low_labels, "aae"))
-    assert torch.allclose(ramped, plain * _trainer(low_labels, "aae",
+    ramped = encoder_grad(low_label_trainer(low_labels, "aae", rampup_steps=50))
+    plain = encoder_grad(low_label_trainer(low_labels, "aae"))
+    assert torch.allclose(ramped, plain * low_label_trainer(low_labels, "aae",
                                                    rampup_steps=50).rampup(), atol=1e-9)
     assert ramped.abs().sum() < 0.01 * plain.abs().sum()
 
@@ -176,9 +163,9 @@ def test_rampup_steps_is_validated(value):
 
 # ------------------------------------------------------------------ one Adam per phase
 def test_phase_optimizers_keep_each_phase_moments_apart_and_resume(low_labels, tmp_path):
-    shared = _trainer(low_labels, "aae")
+    shared = low_label_trainer(low_labels, "aae")
     assert shared.phase_opts == {}
-    own = _trainer(low_labels, "aae", phase_optimizers=True, steps=3)
+    own = low_label_trainer(low_labels, "aae", phase_optimizers=True, steps=3)
     assert set(own.phase_opts) == {"reconstruction", "generator"}
     own.train_step()
     # each optimiser stepped once: the supervised one holds only the supervised moments
@@ -190,7 +177,7 @@ def test_phase_optimizers_keep_each_phase_moments_apart_and_resume(low_labels, t
     assert not torch.allclose(moments[0], moments[1])
     # a checkpoint carries them
     path = own.save(tmp_path / "ck.pt")
-    again = _trainer(low_labels, "aae", phase_optimizers=True, steps=3)
+    again = low_label_trainer(low_labels, "aae", phase_optimizers=True, steps=3)
     again.load_state_dict(load_checkpoint(path))
     for name, opt in own.phase_opts.items():
         a = next(iter(opt.state.values()))["exp_avg_sq"]
