@@ -19,7 +19,8 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
 - session 8 (``full`` only; each changes what the baseline lacks): ``both_z32`` (a 32-dim
   style code), ``both_recon01`` (``train.w_recon = 0.1``), ``both_utt1`` / ``both_utt4``
   (utterance agreement, ``train.w_utterance``), ``both_ramp`` (``train.rampup_steps = 300``),
-  ``both_phaseopt`` (one Adam per phase, ``train.phase_optimizers``).
+  ``both_phaseopt`` (one Adam per phase, ``train.phase_optimizers``);
+- session 9: ``both_pre300`` (300 unsupervised pre-training steps, ``train.pretrain_steps``).
 
 Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
 so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
@@ -110,6 +111,10 @@ SETTINGS: dict[str, dict] = {
     # moment estimates that scale the supervised phase's steps
     "both_phaseopt": {"features__normalise": "speaker", "model__pooling": "stats",
                       "train__phase_optimizers": True},
+    # session 9: 300 unsupervised steps (reconstruction and priors, no labels, the encoder's
+    # Adam to themselves) before the 700 of the full schedule, then a fresh optimiser
+    "both_pre300": {"features__normalise": "speaker", "model__pooling": "stats",
+                    "train__pretrain_steps": 300},
 }
 #: The settings a plain run screens.
 DEFAULT_SETTINGS = ("today", "speaker", "stats", "both")
@@ -121,7 +126,8 @@ def arm_name(model: str, setting: str) -> str:
 
 
 #: Overrides that change only the decoder: a model without one would repeat another arm.
-DECODER_ONLY = {"train__recon_smooth_frames", "train__w_recon", "model__z_dim"}
+DECODER_ONLY = {"train__recon_smooth_frames", "train__w_recon", "model__z_dim",
+                "train__pretrain_steps"}  # pre-training: the models with a decoder only
 #: Overrides that change only the unlabelled stream or the losses on it, which the baseline
 #: and mtl never draw.
 UNLABELLED_ONLY = {"train__unlabelled", "train__w_utterance",

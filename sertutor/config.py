@@ -183,6 +183,7 @@ def _check_train(c: "TrainConfig") -> None:
         _real(s, name, getattr(c, name), 0.0)
     _int(s, "recon_smooth_frames", c.recon_smooth_frames, 0)
     _int(s, "rampup_steps", c.rampup_steps, 0)
+    _int(s, "pretrain_steps", c.pretrain_steps, 0)
     _bool(s, "phase_optimizers", c.phase_optimizers)
     _real(s, "confidence", c.confidence, 0.0, 1.0)
     _int(s, "eval_every", c.eval_every, 1)
@@ -312,6 +313,11 @@ class TrainConfig(_Checked):
     # steps over which the unsupervised weights (w_recon, w_adv, w_utterance, w_consistency)
     # ramp up from ~0 to their value, exp(-5 (1 - t/R)^2) (Trainer.rampup); 0: no ramp
     rampup_steps: int = 0
+    # unsupervised pre-training: this many steps of only the reconstruction and prior phases
+    # (no labels), then the `steps` of the full schedule with a fresh main optimiser; only
+    # the models with a decoder or discriminators (ae, aae, full) pre-train, and validation
+    # starts after it (Trainer.pretraining)
+    pretrain_steps: int = 0
     # one Adam per phase: the reconstruction and generator updates of the encoder use their
     # own optimisers instead of sharing the supervised phase's (see Trainer.phase_opts)
     phase_optimizers: bool = False

@@ -286,6 +286,11 @@ class Trainer:
         disc = list(model.discriminator_parameters())
         self.opt_disc = torch.optim.Adam(disc, lr=self.cfg.disc_lr, betas=(0.5, 0.999)) \
             if disc else None
+        # -- schedule: optional unsupervised pre-training, then the full steps ---------------
+        # (only a model with unsupervised phases pre-trains; step counts include it)
+        unsupervised = model.has_decoder or model.has_adversaries
+        self.pretrain_steps = getattr(self.cfg, "pretrain_steps", 0) if unsupervised else 0
+        self.total_steps = self.pretrain_steps + self.cfg.steps
         # -- randomness: batches and prior samples from one generator (saved in checkpoints) ---
         self.gen = torch.Generator().manual_seed(self.cfg.seed * 1000 + self.rank)
         self.net: nn.Module = _Phases(self.model)
@@ -344,6 +349,11 @@ class Trainer:
         if ramp <= 0 or self.step_count >= ramp:
             return 1.0
         return math.exp(-5.0 * (1.0 - self.step_count / ramp) ** 2)
+
+    @property
+    def pretraining(self) -> bool:
+        """True during the ``train.pretrain_steps`` unsupervised steps that open the run."""
+        return self.step_count < self.pretrain_steps
 
     def _update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         optimizer.zero_grad(set_to_none=True)
@@ -502,15 +512,24 @@ class Trainer:
         return pseudo, confidence >= self.cfg.confidence, x_strong
 
     def train_step(self) -> dict[str, float]:
-        """One step: draw the batches, then run the phases the model has parts for."""
+        """One step: draw the batches, then run the phases the model has parts for.
+
+        While :attr:`pretraining`, only the unsupervised phases run. The first step after it
+        empties the main optimiser's moment estimates: they were estimated from the
+        reconstruction gradients alone, which are far smaller than the supervised ones, and
+        would make Adam's first supervised steps many times the learning rate.
+        """
         self.model.train()
+        if self.pretrain_steps and self.step_count == self.pretrain_steps:
+            self.opt.state.clear()
         b = self.draw_batches()
         logs: dict[str, float] = {}
         if self.model.has_decoder:
             logs.update(self.reconstruction_phase(b))
         if self.model.has_adversaries:
             logs.update(self.regularisation_phase(b))
-        logs.update(self.supervised_phase(b))
+        if not self.pretraining:
+            logs.update(self.supervised_phase(b))
         self._check_finite(logs)
         return logs
 
@@ -593,7 +612,8 @@ class Trainer:
 
     # ---------------------------------------------------------------------------- fit
     def fit(self, *, resume_from: str | os.PathLike | None = None) -> "Trainer":
-        """Train for ``config.train.steps`` steps (or until early stopping).
+        """Train for ``config.train.steps`` steps (or until early stopping), after the
+        ``config.train.pretrain_steps`` unsupervised ones of a model that has them.
 
         With ``resume_from``, continue the run saved in that checkpoint exactly where it
         stopped. At the end the model holds the best validation weights (if there was a
@@ -614,11 +634,11 @@ class Trainer:
         if self.progress and self.is_main:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=self.cfg.steps, initial=self.step_count, desc="training",
+            bar = tqdm(total=self.total_steps, initial=self.step_count, desc="training",
                        unit="step", dynamic_ncols=True)
         t0 = time.perf_counter()
         try:
-            while self.step_count < self.cfg.steps and not self.stopped_early:
+            while self.step_count < self.total_steps and not self.stopped_early:
                 logs = self.train_step()
                 self.step_count += 1
                 if governor is not None:
@@ -633,8 +653,9 @@ class Trainer:
                     if self.step_count % 10 == 0:
                         bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items()
                                          if not k.startswith("acc")}, refresh=False)
-                if self.step_count % self.cfg.eval_every == 0 or \
-                        self.step_count == self.cfg.steps:
+                after = self.step_count - self.pretrain_steps  # steps of the full schedule
+                if after > 0 and (after % self.cfg.eval_every == 0 or
+                                  self.step_count == self.total_steps):
                     self._check_collapse()
                     metrics = self.validate() if self.is_main else None
                     if metrics is not None:
@@ -645,7 +666,7 @@ class Trainer:
                         for cb in self.callbacks:
                             cb.on_eval_end(self, self.step_count, metrics)
                     self.stopped_early = self._should_stop(metrics) and \
-                        self.step_count < self.cfg.steps
+                        self.step_count < self.total_steps
                     self.save()
         finally:
             if bar is not None:
