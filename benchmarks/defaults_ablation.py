@@ -37,6 +37,36 @@ def read_rows(path: Path) -> list[dict]:
     return json.loads(text)["rows"]
 
 
+#: The order of the wide table's rows: the paper's models, then the comparisons.
+ORDER = ("baseline", "ae", "aae", "mtl", "full", "fixmatch", "linear")
+
+
+def wide_table(summary: list[dict], gains: list[dict]) -> list[str]:
+    """Markdown lines of a table with one row per variant and one column per label fraction:
+    ``mean UAR`` and, for every variant but the baseline, ``gain ± se (wins/n)`` in points."""
+    fractions = sorted({s["fraction"] for s in summary})
+    cell = {(s["variant"], s["fraction"]): s for s in summary}
+    gain = {(g["variant"], g["fraction"]): g for g in gains}
+    variants = [v for v in ORDER if any((v, f) in cell for f in fractions)]
+    variants += sorted({s["variant"] for s in summary} - set(variants))
+    out = ["| model | " + " | ".join(f"{100 * f:.0f} % labels" for f in fractions) + " |",
+           "|---|" + "---|" * len(fractions)]
+    for v in variants:
+        parts = []
+        for f in fractions:
+            s, g = cell.get((v, f)), gain.get((v, f))
+            if s is None:
+                parts.append("–")
+                continue
+            text = f"{s['uar_mean']:.3f} (n={s['n']})"
+            if g is not None:
+                text += (f"<br>{100 * g['gain_mean']:+.1f} ± {100 * g['gain_se']:.1f} "
+                         f"({g['wins']}/{g['n']})")
+            parts.append(text)
+        out.append(f"| {v} | " + " | ".join(parts) + " |")
+    return out
+
+
 def main() -> None:
     from sertutor.experiments import paired_gains, to_markdown
     from sertutor.storage import atomic_write_text
@@ -102,6 +132,10 @@ def main() -> None:
         fs = f"{f['gain_mean']:+.3f} ± {f['gain_se']:.3f} ({f['wins']}/{f['n']})" if f else "–"
         lines.append(f"| {g['variant']} | {g['fraction']} | {g['gain_mean']:+.3f} ± "
                      f"{g['gain_se']:.3f} ({g['wins']}/{g['n']}) | {fs} |")
+    lines += ["", "The same, one row per model (README-ready): held-out UAR, and below it the "
+              "paired gain over `baseline` in points (wins / pairs); the synth-field gains are in "
+              "the table above.", "",
+              *wide_table(summary, gains)]
     atomic_write_text(RESULTS / f"{args.name}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -70,3 +70,11 @@ def test_pretrain_steps_is_validated(value):
 
     with pytest.raises(ValueError, match="train.pretrain_steps"):
         get_config("tiny", train__pretrain_steps=value)
+
+
+def test_the_dashboard_counts_the_pretraining_steps(low_labels):
+    from sertutor.widgets import TrainingDashboard
+
+    dash = TrainingDashboard()
+    dash.on_train_start(low_label_trainer(low_labels, "aae", pretrain_steps=7, steps=5))
+    assert dash.total_steps == 12

@@ -266,7 +266,8 @@ class TrainingDashboard(Callback):
         t0 = self._clock()
         self._reset()
         cfg = getattr(trainer, "cfg", None)
-        self.total_steps = getattr(cfg, "steps", None)
+        # the trainer's budget counts its pre-training steps; a bare config only its steps
+        self.total_steps = getattr(trainer, "total_steps", getattr(cfg, "steps", None))
         for record in getattr(trainer, "history", None) or []:
             record = dict(record)
             self._record(int(record.pop("step")), record)
