@@ -20,7 +20,11 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
   style code), ``both_recon01`` (``train.w_recon = 0.1``), ``both_utt1`` / ``both_utt4``
   (utterance agreement, ``train.w_utterance``), ``both_ramp`` (``train.rampup_steps = 300``),
   ``both_phaseopt`` (one Adam per phase, ``train.phase_optimizers``);
-- session 9: ``both_pre300`` (300 unsupervised pre-training steps, ``train.pretrain_steps``).
+- session 9: ``both_pre300`` (300 unsupervised pre-training steps, ``train.pretrain_steps``);
+- session 10: ``both_seg192`` (2 s segments, hop 1 s: nearer an utterance-level code),
+  ``both_specaug`` / ``both_strongaug`` (the labelled segments augmented, ``train.augment``),
+  ``both_denoise`` (a denoising autoencoder, ``train.recon_corrupt``), ``both_drop5`` /
+  ``both_wd1e3`` (dropout 0.5 on h, weight decay 1e-3).
 
 Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
 so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
@@ -115,6 +119,27 @@ SETTINGS: dict[str, dict] = {
     # Adam to themselves) before the 700 of the full schedule, then a fresh optimiser
     "both_pre300": {"features__normalise": "speaker", "model__pooling": "stats",
                     "train__pretrain_steps": 300},
+    # session 10: 2 s segments (192 frames, hop 96) instead of 1 s: closer to an utterance-level
+    # code (most classroom utterances, 1-3.5 s, become one to three segments), so each
+    # statistics-pooled h summarises more of the utterance the emotion belongs to
+    "both_seg192": {"features__normalise": "speaker", "model__pooling": "stats",
+                    "features__segment_frames": 192, "features__segment_hop": 96},
+    # session 10: the labelled segments augmented in the supervised phase (train.augment):
+    # SpecAugment masks only, or fixmatch's strong view (masks, level shift, noise)
+    "both_specaug": {"features__normalise": "speaker", "model__pooling": "stats",
+                     "train__augment": "specaugment"},
+    "both_strongaug": {"features__normalise": "speaker", "model__pooling": "stats",
+                       "train__augment": "strong"},
+    # a more regularised supervised CNN (the baseline at 100 % labels ties the linear model,
+    # while the autoencoder's reconstruction, a regulariser, lifts it 6 points): more
+    # dropout on h, or ten times the weight decay
+    "both_drop5": {"features__normalise": "speaker", "model__pooling": "stats",
+                   "model__dropout": 0.5},
+    "both_wd1e3": {"features__normalise": "speaker", "model__pooling": "stats",
+                   "train__weight_decay": 1e-3},
+    # a denoising autoencoder: the encoder reads masked segments, the decoder restores them
+    "both_denoise": {"features__normalise": "speaker", "model__pooling": "stats",
+                     "train__recon_corrupt": "specaugment"},
 }
 #: The settings a plain run screens.
 DEFAULT_SETTINGS = ("today", "speaker", "stats", "both")
@@ -127,6 +152,7 @@ def arm_name(model: str, setting: str) -> str:
 
 #: Overrides that change only the decoder: a model without one would repeat another arm.
 DECODER_ONLY = {"train__recon_smooth_frames", "train__w_recon", "model__z_dim",
+                "train__recon_corrupt",
                 "train__pretrain_steps"}  # pre-training: the models with a decoder only
 #: Overrides that change only the unlabelled stream or the losses on it, which the baseline
 #: and mtl never draw.
@@ -169,6 +195,35 @@ def utterance_stats(fs, normaliser) -> np.ndarray:
                      else normaliser.apply(f) for f, key in zip(fs.features, keys)])
 
 
+def utterance_split(preset: str, setting: str, *, fraction: float, fold: int,
+                    seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The deep models' own (fold, seed) split as utterance statistics and emotion names.
+
+    Returns ``{"labelled", "unlabelled", "test", FIELD: (x, y)}``: ``x`` of shape
+    (n, 2 * C * n_mels) (:func:`utterance_stats`, normalised as the setting's deep models'
+    input is), ``y`` the emotion names (n,). The unlabelled rows keep their true names, for
+    the upper bound; a semi-supervised learner must not read them.
+    """
+    from sertutor.pipeline import prepare_data
+    from sertutor.storage import data_dir
+
+    cfg = sweep._arm_config(preset, {"variant": "baseline", "overrides": SETTINGS[setting]},
+                            fraction=fraction, seed=seed)
+    data = prepare_data(cfg, fold=fold, progress=False, data_dir=data_dir(), aux_corpus=None,
+                        test_corpora=(FIELD,))
+    fsets, norm = data.feature_sets, data.normalisers["emotion"]
+
+    def xy(name, normaliser):
+        fs = fsets[name]
+        return utterance_stats(fs, normaliser), fs.manifest["emotion"].to_numpy(dtype=str)
+
+    out = {name: xy(name, norm) for name in ("labelled", "test")}
+    out["unlabelled"] = xy("unlabelled", norm) if len(fsets["unlabelled"]) else \
+        (np.zeros((0, out["labelled"][0].shape[1])), np.zeros(0, str))
+    out[FIELD] = xy(FIELD, data.normalisers[FIELD])
+    return out
+
+
 def linear_reference(preset: str, setting: str, *, fraction: float, fold: int,
                      seed: int) -> list[dict]:
     """Logistic regression on utterance statistics, on the deep models' own (fold, seed) split.
@@ -179,25 +234,10 @@ def linear_reference(preset: str, setting: str, *, fraction: float, fold: int,
     from calibration import classifier  # benchmarks/calibration.py
     from sklearn.metrics import balanced_accuracy_score
 
-    from sertutor.pipeline import prepare_data
-    from sertutor.storage import data_dir
-
-    cfg = sweep._arm_config(preset, {"variant": "baseline", "overrides": SETTINGS[setting]},
-                            fraction=fraction, seed=seed)
     t0 = time.perf_counter()
-    data = prepare_data(cfg, fold=fold, progress=False, data_dir=data_dir(), aux_corpus=None,
-                        test_corpora=(FIELD,))
-    fsets, norm = data.feature_sets, data.normalisers["emotion"]
-
-    def xy(name, normaliser):
-        fs = fsets[name]
-        return utterance_stats(fs, normaliser), fs.manifest["emotion"].to_numpy(dtype=str)
-
-    x_lab, y_lab = xy("labelled", norm)
-    x_unl, y_unl = xy("unlabelled", norm) if len(fsets["unlabelled"]) else \
-        (np.zeros((0, x_lab.shape[1])), np.zeros(0, str))
-    x_te, y_te = xy("test", norm)
-    x_f, y_f = xy(FIELD, data.normalisers[FIELD])
+    split = utterance_split(preset, setting, fraction=fraction, fold=fold, seed=seed)
+    (x_lab, y_lab), (x_unl, y_unl) = split["labelled"], split["unlabelled"]
+    (x_te, y_te), (x_f, y_f) = split["test"], split[FIELD]
     rows = []
     for frac, (x_tr, y_tr) in ((fraction, (x_lab, y_lab)),
                                (1.0, (np.concatenate([x_lab, x_unl]),
@@ -342,8 +382,10 @@ def _fmt_gain(g: dict | None) -> str:
 
 
 def summarise(rows: list[dict], settings: list[str], models: list[str],
-              fraction: float, baseline_setting: str = "both") -> tuple[dict, str]:
-    """The tables: per arm; the method's gain per setting; each change's effect; linear."""
+              fraction: float, baseline_setting: str = "both",
+              reference_setting: str = "today") -> tuple[dict, str]:
+    """The tables: per arm; the method's gain per setting; each change's effect (setting −
+    ``reference_setting``, the same model); linear."""
     deep = [r for r in rows if not r["arm"].startswith("linear@")]
     out: dict = {"arms": [], "method_gain": [], "change_effect": [], "linear": []}
     lines = ["## Every arm", "",
@@ -386,15 +428,16 @@ def summarise(rows: list[dict], settings: list[str], models: list[str],
             out["method_gain"].append({"model": m, "setting": s, "reference": ref,
                                        "held_out": g, "field": gf})
             lines.append(f"| {m} | {s} | {_fmt_gain(g)} | {_fmt_gain(gf)} |")
-    lines += ["", "## Each change's effect on each model: setting − `today`, paired", "",
+    ref_s = reference_setting
+    lines += ["", f"## Each change's effect on each model: setting − `{ref_s}`, paired", "",
               "| model | setting | held-out UAR gain | synth-field UAR gain |",
               "|---|---|---|---|"]
     for m in models:
         for s in settings:
-            if s == "today":
+            if s == ref_s:
                 continue
-            g = _gain(deep, arm_name(m, s), arm_name(m, "today"))
-            gf = _gain(deep, arm_name(m, s), arm_name(m, "today"), key="cross")
+            g = _gain(deep, arm_name(m, s), arm_name(m, ref_s))
+            gf = _gain(deep, arm_name(m, s), arm_name(m, ref_s), key="cross")
             out["change_effect"].append({"model": m, "setting": s, "held_out": g,
                                          "field": gf})
             lines.append(f"| {m} | {s} | {_fmt_gain(g)} | {_fmt_gain(gf)} |")
@@ -442,6 +485,9 @@ def main() -> None:
     parser.add_argument("--baseline-setting", default="both", choices=list(SETTINGS),
                         help="the baseline a setting without its own baseline arm is "
                              "compared with")
+    parser.add_argument("--reference-setting", default="today", choices=list(SETTINGS),
+                        help="each change's effect on a model is paired against this "
+                             "setting of the same model")
     parser.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--device", default="cpu")
@@ -537,7 +583,8 @@ def main() -> None:
                                   name=args.name, skip=done, test_corpora=(FIELD,))
     rows.sort(key=lambda r: (r["arm"], r["fraction"], r["fold"], r["seed"]))
     summary, md = summarise(rows, args.settings, args.models, args.fraction,
-                            baseline_setting=args.baseline_setting)
+                            baseline_setting=args.baseline_setting,
+                            reference_setting=args.reference_setting)
     seconds = round(time.perf_counter() - t0, 1)
     import torch
 

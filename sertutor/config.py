@@ -50,7 +50,9 @@ _OPTIONS = {"train.steps": "--steps", "train.seed": "--seed",
             "train.label_fraction": "--label-fraction", "model.variant": "--model"}
 # the allowed values of the string fields
 _CHOICES = {"model.variant": MODEL_VARIANTS, "features.normalise": ("corpus", "speaker"),
-            "model.pooling": ("flatten", "stats"), "train.unlabelled": ("train", "train+test")}
+            "model.pooling": ("flatten", "stats"), "train.unlabelled": ("train", "train+test"),
+            "train.augment": ("none", "specaugment", "strong"),
+            "train.recon_corrupt": ("none", "specaugment")}
 
 
 def _where(section: str, name: str) -> str:
@@ -182,6 +184,7 @@ def _check_train(c: "TrainConfig") -> None:
                  "w_consistency", "w_utterance"):
         _real(s, name, getattr(c, name), 0.0)
     _int(s, "recon_smooth_frames", c.recon_smooth_frames, 0)
+    _choice(s, "recon_corrupt", c.recon_corrupt)
     _int(s, "rampup_steps", c.rampup_steps, 0)
     _int(s, "pretrain_steps", c.pretrain_steps, 0)
     _bool(s, "phase_optimizers", c.phase_optimizers)
@@ -193,6 +196,7 @@ def _check_train(c: "TrainConfig") -> None:
     _bool(s, "amp", c.amp)
     _int(s, "num_threads", c.num_threads, 0)
     _choice(s, "unlabelled", c.unlabelled)
+    _choice(s, "augment", c.augment)
 
 
 class _Checked:
@@ -304,6 +308,10 @@ class TrainConfig(_Checked):
     # reconstruction target: 0 = the segment itself; k > 0 = the segment smoothed over time by
     # a k-frame moving average (keeps level and spectral balance, drops syllable-rate content)
     recon_smooth_frames: int = 0
+    # reconstruction input: "none" (the segment itself) or "specaugment" (a denoising
+    # autoencoder: the encoder reads the segment with SpecAugment's band and span masks and
+    # the decoder must restore the clean one, so the code has to model context, not copy)
+    recon_corrupt: str = "none"
     w_consistency: float = 1.0  # fixmatch: weight of the pseudo-label loss on unlabelled audio
     confidence: float = 0.8  # fixmatch: softmax confidence a pseudo-label needs to count
     # weight of the utterance-agreement loss: two segments of one unlabelled utterance should
@@ -335,6 +343,11 @@ class TrainConfig(_Checked):
     # labels: transductive, the setting of adapting to new speakers whose recordings exist
     # but are not annotated; per-speaker normalisation reads that audio already)
     unlabelled: str = "train"
+    # augmentation of the labelled emotion segments in the supervised phase: "none",
+    # "specaugment" (two frequency-band and two time-span masks per segment, Park et al. 2019)
+    # or "strong" (the masks plus a level shift and noise: fixmatch's strong view);
+    # sertutor.losses.strong_augment
+    augment: str = "none"
     seed: int = 0  # fixes data order, label subset and initialisation
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     num_threads: int = 0  # torch CPU threads (0: sertutor chooses, see sertutor.runtime)

@@ -385,11 +385,15 @@ class Trainer:
 
         The target is the segment itself, or with ``train.recon_smooth_frames`` = k > 0 the
         segment smoothed over time by a k-frame moving average
-        (:func:`sertutor.losses.smooth_time`).
+        (:func:`sertutor.losses.smooth_time`). With ``train.recon_corrupt = "specaugment"``
+        the encoder reads a masked copy (:meth:`_masked`) and the target stays clean: a
+        denoising autoencoder (Vincent et al. 2008), the idea behind masked prediction in
+        today's self-supervised speech models.
         """
         x_all = b.x_all  # (B_all, C, n_mels, T): emotion corpus first, then aux
+        x_in = x_all if self.cfg.recon_corrupt == "none" else self._masked(x_all)
         with self._autocast():
-            recon = self.net("reconstruct", x_all)
+            recon = self.net("reconstruct", x_in)
         target = L.smooth_time(x_all, self.cfg.recon_smooth_frames)  # (B_all, C, n_mels, T)
         loss = L.reconstruction_loss(recon, target, b.mask_all(self.streams).to(self.device))
         self._update(self.phase_opts.get("reconstruction", self.opt),
@@ -436,7 +440,7 @@ class Trainer:
         unlabelled batch (:meth:`pseudo_labels`). One forward pass over all of them."""
         cfg, m, s = self.cfg, self.model, self.streams
         use_aux = b.x_a is not None and m.has_aux_heads
-        parts = [b.x_l] + ([b.x_a] if use_aux else [])
+        parts = [self.augment(b.x_l)] + ([b.x_a] if use_aux else [])
         consistency = m.has_consistency and b.x_u is not None
         if consistency:
             pseudo, keep, x_strong = self.pseudo_labels(b.x_u)
@@ -487,6 +491,26 @@ class Trainer:
             logs.update(consistency=loss_u.item(), pseudo_share=float(keep.float().mean()))
         self._update(self.opt, total)
         return logs
+
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """The labelled segments ``x`` (B, C, n_mels, T) as the supervised phase sees them.
+
+        ``train.augment = "specaugment"``: each segment gets two frequency-band and two
+        time-span masks (SpecAugment, Park et al. 2019), so the classifier cannot rest on one
+        band or one moment of the few labelled segments; ``"strong"`` adds a level shift and
+        noise (:func:`sertutor.losses.strong_augment`); ``"none"`` returns ``x`` unchanged.
+        """
+        mode = getattr(self.cfg, "augment", "none")
+        if mode == "none":
+            return x
+        if mode == "strong":
+            return L.strong_augment(x, generator=self.gen)  # (B, C, n_mels, T)
+        return self._masked(x)
+
+    def _masked(self, x: torch.Tensor) -> torch.Tensor:
+        """SpecAugment's masks alone: two bands and two spans of each segment set to 0."""
+        return L.strong_augment(x, generator=self.gen, level_std=0.0,
+                                noise_std=0.0)  # (B, C, n_mels, T)
 
     def pseudo_labels(self, x_u: torch.Tensor
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
