@@ -63,83 +63,68 @@ RESULTS = HERE / "results"
 FIELD = "synth-field"
 
 #: The changes under test: setting -> config overrides.
+def _both(**changes) -> dict:
+    """``both``'s overrides (the defaults since issue #14) plus ``changes`` (SECTION__FIELD)."""
+    return {"features__normalise": "speaker", "model__pooling": "stats", **changes}
+
+
 SETTINGS: dict[str, dict] = {
     # the defaults before issue #14 (spelled out: the preset's defaults are now `both`'s)
     "today": {"features__normalise": "corpus", "model__pooling": "flatten"},
     "speaker": {"features__normalise": "speaker", "model__pooling": "flatten"},
     "stats": {"features__normalise": "corpus", "model__pooling": "stats"},
-    "both": {"features__normalise": "speaker", "model__pooling": "stats"},
+    "both": _both(),
     # model selection without one speaker's UAR (train.select), with speaker normalisation
     "speaker_last": {"features__normalise": "speaker", "train__select": "last"},
     "speaker_loss": {"features__normalise": "speaker", "train__select": "loss"},
-    "both_last": {"features__normalise": "speaker", "model__pooling": "stats",
-                  "train__select": "last"},
+    "both_last": _both(train__select="last"),
     # what the decoder reconstructs: the segment smoothed over 25 frames (~1/4 s, longer than
     # a syllable) or over 95 (almost the whole segment: its average spectrum and slow drift)
-    "both_smooth": {"features__normalise": "speaker", "model__pooling": "stats",
-                    "train__recon_smooth_frames": 25},
-    "both_pooled": {"features__normalise": "speaker", "model__pooling": "stats",
-                    "train__recon_smooth_frames": 95},
+    "both_smooth": _both(train__recon_smooth_frames=25),
+    "both_pooled": _both(train__recon_smooth_frames=95),
     # shorter segments: twice the examples per utterance (screened at 100 % labels)
-    "both_seg48": {"features__normalise": "speaker", "model__pooling": "stats",
-                   "features__segment_frames": 48, "features__segment_hop": 24},
-    "both_loss": {"features__normalise": "speaker", "model__pooling": "stats",
-                  "train__select": "loss"},
+    "both_seg48": _both(features__segment_frames=48, features__segment_hop=24),
+    "both_loss": _both(train__select="loss"),
     # transductive: the test speakers' audio (never their labels) joins the unlabelled stream
-    "both_trans": {"features__normalise": "speaker", "model__pooling": "stats",
-                   "train__unlabelled": "train+test"},
+    "both_trans": _both(train__unlabelled="train+test"),
     # no speaker head: with per-speaker normalisation the speaker task must find identity in
     # features whose per-speaker mean and spread were removed (a lead of method_parts_f01.md)
-    "both_nospk": {"features__normalise": "speaker", "model__pooling": "stats",
-                   "train__w_speaker": 0.0},
+    "both_nospk": _both(train__w_speaker=0.0),
     # a bigger style code: a 1 s segment is mostly phonetic content, which an 8-dim z cannot
     # carry, so the decoder also reads it from y = softmax(y_logits) and pulls y away from
     # emotion; with room in z, y is left to what the labels and D_y ask of it
-    "both_z32": {"features__normalise": "speaker", "model__pooling": "stats",
-                 "model__z_dim": 32},
+    "both_z32": _both(model__z_dim=32),
     # reconstruction as a regulariser: a tenth of its weight, so the content it is dominated
     # by does not outweigh the emotion cross-entropy in the shared encoder
-    "both_recon01": {"features__normalise": "speaker", "model__pooling": "stats",
-                     "train__w_recon": 0.1},
+    "both_recon01": _both(train__w_recon=0.1),
     # utterance agreement: two segments of one unlabelled utterance should get the same
     # emotion posterior (emotion belongs to the utterance, the words differ between them)
-    "both_utt1": {"features__normalise": "speaker", "model__pooling": "stats",
-                  "train__w_utterance": 1.0},
-    "both_utt4": {"features__normalise": "speaker", "model__pooling": "stats",
-                  "train__w_utterance": 4.0},
+    "both_utt1": _both(train__w_utterance=1.0),
+    "both_utt4": _both(train__w_utterance=4.0),
     # the unsupervised weights ramp up over the first 300 steps (Laine & Aila 2017): the
     # priors do not lock in the classifier's first guesses on unlabelled audio
-    "both_ramp": {"features__normalise": "speaker", "model__pooling": "stats",
-                  "train__rampup_steps": 300},
+    "both_ramp": _both(train__rampup_steps=300),
     # one Adam per phase: the reconstruction and generator gradients no longer enter the
     # moment estimates that scale the supervised phase's steps
-    "both_phaseopt": {"features__normalise": "speaker", "model__pooling": "stats",
-                      "train__phase_optimizers": True},
+    "both_phaseopt": _both(train__phase_optimizers=True),
     # session 9: 300 unsupervised steps (reconstruction and priors, no labels, the encoder's
     # Adam to themselves) before the 700 of the full schedule, then a fresh optimiser
-    "both_pre300": {"features__normalise": "speaker", "model__pooling": "stats",
-                    "train__pretrain_steps": 300},
+    "both_pre300": _both(train__pretrain_steps=300),
     # session 10: 2 s segments (192 frames, hop 96) instead of 1 s: closer to an utterance-level
     # code (most classroom utterances, 1-3.5 s, become one to three segments), so each
     # statistics-pooled h summarises more of the utterance the emotion belongs to
-    "both_seg192": {"features__normalise": "speaker", "model__pooling": "stats",
-                    "features__segment_frames": 192, "features__segment_hop": 96},
+    "both_seg192": _both(features__segment_frames=192, features__segment_hop=96),
     # session 10: the labelled segments augmented in the supervised phase (train.augment):
     # SpecAugment masks only, or fixmatch's strong view (masks, level shift, noise)
-    "both_specaug": {"features__normalise": "speaker", "model__pooling": "stats",
-                     "train__augment": "specaugment"},
-    "both_strongaug": {"features__normalise": "speaker", "model__pooling": "stats",
-                       "train__augment": "strong"},
+    "both_specaug": _both(train__augment="specaugment"),
+    "both_strongaug": _both(train__augment="strong"),
     # a more regularised supervised CNN (the baseline at 100 % labels ties the linear model,
     # while the autoencoder's reconstruction, a regulariser, lifts it 6 points): more
     # dropout on h, or ten times the weight decay
-    "both_drop5": {"features__normalise": "speaker", "model__pooling": "stats",
-                   "model__dropout": 0.5},
-    "both_wd1e3": {"features__normalise": "speaker", "model__pooling": "stats",
-                   "train__weight_decay": 1e-3},
+    "both_drop5": _both(model__dropout=0.5),
+    "both_wd1e3": _both(train__weight_decay=1e-3),
     # a denoising autoencoder: the encoder reads masked segments, the decoder restores them
-    "both_denoise": {"features__normalise": "speaker", "model__pooling": "stats",
-                     "train__recon_corrupt": "specaugment"},
+    "both_denoise": _both(train__recon_corrupt="specaugment"),
 }
 #: The settings a plain run screens.
 DEFAULT_SETTINGS = ("today", "speaker", "stats", "both")
