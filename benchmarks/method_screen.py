@@ -62,12 +62,12 @@ import sweep  # noqa: E402  (benchmarks/sweep.py)
 RESULTS = HERE / "results"
 FIELD = "synth-field"
 
-#: The changes under test: setting -> config overrides.
 def _both(**changes) -> dict:
     """``both``'s overrides (the defaults since issue #14) plus ``changes`` (SECTION__FIELD)."""
     return {"features__normalise": "speaker", "model__pooling": "stats", **changes}
 
 
+#: The changes under test: setting -> config overrides.
 SETTINGS: dict[str, dict] = {
     # the defaults before issue #14 (spelled out: the preset's defaults are now `both`'s)
     "today": {"features__normalise": "corpus", "model__pooling": "flatten"},

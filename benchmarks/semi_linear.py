@@ -105,10 +105,12 @@ def run(args) -> list[dict]:
 
 def paired(rows: list[dict], method: str, key: str) -> str:
     """``method`` − ``lr``, mean ± standard error in UAR points (wins / pairs)."""
-    base = {(r["fold"], r["seed"]): r[key] for r in rows if r["method"] == "lr"}
-    d = np.array([r[key] - base[(r["fold"], r["seed"])] for r in rows if r["method"] == method])
-    se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
-    return f"{100 * d.mean():+.1f} ± {100 * se:.1f} ({int((d > 0).sum())}/{len(d)})"
+    from sertutor.experiments import paired_gains
+
+    g = next(g for g in paired_gains(rows, reference="lr", key=key, group="method",
+                                     pair=("fold", "seed"), by=()) if g["method"] == method)
+    return (f"{100 * g['gain_mean']:+.1f} ± {100 * g['gain_se']:.1f} "
+            f"({g['wins']}/{g['n']})")
 
 
 def main() -> None:

@@ -61,3 +61,11 @@ def test_the_ceiling_reads_every_label():
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError, match="unknown method"):
         semi_linear.fit_predict("kmeans", split(), threshold=0.8, neighbours=5)
+
+
+def test_gains_are_paired_by_fold_and_seed():
+    rows = [{"method": m, "fold": f, "seed": 0, "uar": u}
+            for m, f, u in (("lr", 0, 0.50), ("lr", 1, 0.70),
+                            ("label_spreading", 0, 0.40), ("label_spreading", 1, 0.80))]
+    # differences -0.10 and +0.10: mean 0, sd 0.1414, se 0.10, one win
+    assert semi_linear.paired(rows, "label_spreading", "uar") == "+0.0 ± 10.0 (1/2)"
