@@ -24,7 +24,10 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
 - session 10: ``both_seg192`` (2 s segments, hop 1 s: nearer an utterance-level code),
   ``both_specaug`` / ``both_strongaug`` (the labelled segments augmented, ``train.augment``),
   ``both_denoise`` (a denoising autoencoder, ``train.recon_corrupt``), ``both_drop5`` /
-  ``both_wd1e3`` (dropout 0.5 on h, weight decay 1e-3).
+  ``both_wd1e3`` (dropout 0.5 on h, weight decay 1e-3);
+- session 11: ``both_uttseg3`` / ``both_uttseg5`` (each labelled utterance classified from the
+  mean logits of 3 or 5 of its segments, ``train.utterance_segments``) and their control
+  ``both_bs48`` (48 labelled segments a step, drawn independently).
 
 Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
 so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
@@ -125,6 +128,12 @@ SETTINGS: dict[str, dict] = {
     "both_wd1e3": _both(train__weight_decay=1e-3),
     # a denoising autoencoder: the encoder reads masked segments, the decoder restores them
     "both_denoise": _both(train__recon_corrupt="specaugment"),
+    # session 11: utterance-level training (train.utterance_segments): each labelled utterance
+    # predicted from the mean logits of 3 (or 5) of its segments, the emotion belonging to the
+    # utterance; and its control, the same 48 labelled segments a step drawn independently
+    "both_uttseg3": _both(train__utterance_segments=3),
+    "both_uttseg5": _both(train__utterance_segments=5),
+    "both_bs48": _both(train__batch_size=48),
 }
 #: The settings a plain run screens.
 DEFAULT_SETTINGS = ("today", "speaker", "stats", "both")
@@ -145,6 +154,20 @@ UNLABELLED_ONLY = {"train__unlabelled", "train__w_utterance",
                    "train__rampup_steps", "train__phase_optimizers"}
 #: Overrides that change only the auxiliary heads' losses.
 AUX_ONLY = {"train__w_speaker"}
+
+
+def _linear_source(setting: str, with_rows: set[str]) -> str:
+    """The setting whose linear rows serve ``setting``: itself if it has some, else one with
+    the same feature overrides (the linear model reads only the features, so a change to the
+    network or its training shares the reference of the setting it changes)."""
+    if setting in with_rows:
+        return setting
+    features = {k: v for k, v in SETTINGS[setting].items() if k.startswith("features__")}
+    for other in sorted(with_rows):
+        if other in SETTINGS and features == {k: v for k, v in SETTINGS[other].items()
+                                              if k.startswith("features__")}:
+            return other
+    return setting
 
 
 def _repeats_another_arm(model: str, setting: str) -> bool:
@@ -436,8 +459,10 @@ def summarise(rows: list[dict], settings: list[str], models: list[str],
                   "linear synth-field UAR | `baseline` − linear | `full` − linear |",
                   "|---|---|---|---|---|---|---|"]
         for s in settings:
+            source = _linear_source(s, {r["arm"].split("@", 1)[1] for r in linear})
             for frac in sorted({r["fraction"] for r in linear}):
-                mine = [r for r in linear if r["arm"] == f"linear@{s}" and r["fraction"] == frac]
+                mine = [r for r in linear
+                        if r["arm"] == f"linear@{source}" and r["fraction"] == frac]
                 if not mine:
                     continue
                 at = [{**r, "arm": "linear"} for r in mine]
@@ -453,7 +478,8 @@ def summarise(rows: list[dict], settings: list[str], models: list[str],
                          "baseline_minus_linear": gains["baseline"],
                          "full_minus_linear": gains["full"]}
                 out["linear"].append(entry)
-                lines.append(f"| {s} | {frac} | {len(mine)} | {entry['uar_mean']:.3f} | "
+                label = s if source == s else f"{s} (linear of {source})"
+                lines.append(f"| {label} | {frac} | {len(mine)} | {entry['uar_mean']:.3f} | "
                              f"{entry['field_uar_mean']:.3f} | {_fmt_gain(gains['baseline'])} "
                              f"| {_fmt_gain(gains['full'])} |")
     return out, "\n".join(lines) + "\n"

@@ -197,6 +197,7 @@ def _check_train(c: "TrainConfig") -> None:
     _int(s, "num_threads", c.num_threads, 0)
     _choice(s, "unlabelled", c.unlabelled)
     _choice(s, "augment", c.augment)
+    _int(s, "utterance_segments", c.utterance_segments, 1)
 
 
 class _Checked:
@@ -348,6 +349,12 @@ class TrainConfig(_Checked):
     # or "strong" (the masks plus a level shift and noise: fixmatch's strong view);
     # sertutor.losses.strong_augment
     augment: str = "none"
+    # segments of each labelled utterance the supervised phase classifies together: 1 = each
+    # segment on its own; k > 1 = the drawn segment and k - 1 others of its utterance (drawn
+    # with replacement) share one prediction, the mean of their emotion logits (the emotion
+    # head is linear, so this is the head on their mean h): an utterance-level emotion code,
+    # as evaluation already pools an utterance's segments (Trainer.supervised_phase)
+    utterance_segments: int = 1
     seed: int = 0  # fixes data order, label subset and initialisation
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     num_threads: int = 0  # torch CPU threads (0: sertutor chooses, see sertutor.runtime)

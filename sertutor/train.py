@@ -116,6 +116,9 @@ class Batches:
     # whether its utterance has one (a single-segment utterance repeats itself)
     x_u2: torch.Tensor | None = None
     has_u2: torch.Tensor | None = None
+    # train.utterance_segments = k > 1: k - 1 more segments of each labelled segment's
+    # utterance, ((k - 1) B, C, n_mels, T), view j of row b at [j B + b]
+    x_l_more: torch.Tensor | None = None
 
     @property
     def x_emotion(self) -> list[torch.Tensor]:
@@ -366,6 +369,12 @@ class Trainer:
         m, s = self.model, self.streams
         idx_l, x_l = self._batch(s.labelled)  # (B, C, n_mels, T) labelled emotion segments
         b = Batches(x_l=x_l, idx_l=idx_l)
+        if self.cfg.utterance_segments > 1:
+            # (k - 1) draws of another segment of the same utterance (itself where it has one)
+            more = [sibling_segments(s.labelled.utt, idx_l, generator=self.gen)[0]
+                    for _ in range(self.cfg.utterance_segments - 1)]
+            more = torch.cat(more).to(s.labelled.x.device)  # ((k - 1) B,)
+            b.x_l_more = s.labelled.x[more].to(self.device)  # ((k - 1) B, C, n_mels, T)
         # Unlabelled audio feeds only the unsupervised phases (reconstruction, priors) and the
         # consistency phase of a pseudo-labelling model.
         if s.unlabelled is not None and len(s.unlabelled) and \
@@ -440,7 +449,8 @@ class Trainer:
         unlabelled batch (:meth:`pseudo_labels`). One forward pass over all of them."""
         cfg, m, s = self.cfg, self.model, self.streams
         use_aux = b.x_a is not None and m.has_aux_heads
-        parts = [self.augment(b.x_l)] + ([b.x_a] if use_aux else [])
+        x_l = b.x_l if b.x_l_more is None else torch.cat([b.x_l, b.x_l_more])  # (k B, C, M, T)
+        parts = [self.augment(x_l)] + ([b.x_a] if use_aux else [])
         consistency = m.has_consistency and b.x_u is not None
         if consistency:
             pseudo, keep, x_strong = self.pseudo_labels(b.x_u)
@@ -452,9 +462,10 @@ class Trainer:
         x_sup = torch.cat(parts)
         with self._autocast():
             heads = self.net("supervise", x_sup)
-        y_logits, n_l = heads.y_logits, len(b.x_l)
-        loss_emotion = L.cross_entropy(y_logits[:n_l], self._field(s.labelled, "emotion",
-                                                                     b.idx_l))
+        y_logits, n_l, k_l = heads.y_logits, len(b.x_l), len(x_l)
+        # one prediction per labelled row: the mean logits of its utterance's k segments
+        y_l = y_logits[:k_l].reshape(k_l // n_l, n_l, -1).mean(0)  # (B, K)
+        loss_emotion = L.cross_entropy(y_l, self._field(s.labelled, "emotion", b.idx_l))
         total = cfg.w_emotion * loss_emotion
         logs = {"emotion": loss_emotion.item()}
         if m.has_aux_heads:
@@ -473,8 +484,8 @@ class Trainer:
                 n_a = len(b.x_a)
                 spk = self._field(s.aux, "speaker", b.idx_a)
                 gen = self._field(s.aux, "gender", b.idx_a)
-                loss_spk = L.cross_entropy(heads.speaker_logits[n_l:n_l + n_a], spk)
-                loss_gen = L.cross_entropy(heads.gender_logits[n_l:n_l + n_a], gen)
+                loss_spk = L.cross_entropy(heads.speaker_logits[k_l:k_l + n_a], spk)
+                loss_gen = L.cross_entropy(heads.gender_logits[k_l:k_l + n_a], gen)
                 total = total + cfg.w_speaker * loss_spk + cfg.w_gender * loss_gen
                 logs.update(speaker=loss_spk.item(), gender=loss_gen.item())
         if agreement:
