@@ -156,18 +156,29 @@ UNLABELLED_ONLY = {"train__unlabelled", "train__w_utterance",
 AUX_ONLY = {"train__w_speaker"}
 
 
-def _linear_source(setting: str, with_rows: set[str]) -> str:
-    """The setting whose linear rows serve ``setting``: itself if it has some, else one with
-    the same feature overrides (the linear model reads only the features, so a change to the
-    network or its training shares the reference of the setting it changes)."""
-    if setting in with_rows:
-        return setting
-    features = {k: v for k, v in SETTINGS[setting].items() if k.startswith("features__")}
-    for other in sorted(with_rows):
-        if other in SETTINGS and features == {k: v for k, v in SETTINGS[other].items()
-                                              if k.startswith("features__")}:
-            return other
-    return setting
+def _features(setting: str) -> dict:
+    return {k: v for k, v in SETTINGS[setting].items() if k.startswith("features__")}
+
+
+def _linear_rows(setting: str, linear: list[dict]) -> tuple[list[dict], str]:
+    """The linear rows that serve ``setting``, and where they come from.
+
+    The linear model reads only the features, so a change to the network or its training
+    shares the reference of every setting with the same feature overrides: the rows of
+    ``setting`` itself first, then theirs, one row per (fraction, fold, seed).
+    """
+    names = sorted({r["arm"].split("@", 1)[1] for r in linear})
+    same = [setting] + [o for o in names if o != setting and o in SETTINGS
+                        and setting in SETTINGS and _features(o) == _features(setting)]
+    rows, seen = [], set()
+    for name in same:
+        for r in linear:
+            key = (r["fraction"], r["fold"], r["seed"])
+            if r["arm"] == f"linear@{name}" and key not in seen:
+                seen.add(key)
+                rows.append(r)
+    used = [n for n in same if any(r["arm"] == f"linear@{n}" for r in rows)]
+    return rows, " + ".join(used) if used and used != [setting] else setting
 
 
 def _repeats_another_arm(model: str, setting: str) -> bool:
@@ -459,10 +470,9 @@ def summarise(rows: list[dict], settings: list[str], models: list[str],
                   "linear synth-field UAR | `baseline` − linear | `full` − linear |",
                   "|---|---|---|---|---|---|---|"]
         for s in settings:
-            source = _linear_source(s, {r["arm"].split("@", 1)[1] for r in linear})
+            shared, source = _linear_rows(s, linear)
             for frac in sorted({r["fraction"] for r in linear}):
-                mine = [r for r in linear
-                        if r["arm"] == f"linear@{source}" and r["fraction"] == frac]
+                mine = [r for r in shared if r["fraction"] == frac]
                 if not mine:
                     continue
                 at = [{**r, "arm": "linear"} for r in mine]

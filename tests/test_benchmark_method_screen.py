@@ -9,20 +9,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import method_screen  # noqa: E402  (benchmarks/method_screen.py)
 
 
+def rows(setting: str, seeds, *, uar: float = 0.5) -> list[dict]:
+    return [{"arm": f"linear@{setting}", "fraction": 1.0, "fold": 0, "seed": s, "uar": uar}
+            for s in seeds]
+
+
 def test_a_setting_with_its_own_linear_rows_uses_them():
-    assert method_screen._linear_source("speaker", {"speaker", "both"}) == "speaker"
+    linear = rows("today", [0, 1]) + rows("both", [0, 1])
+    got, source = method_screen._linear_rows("today", linear)
+    assert source == "today" and {r["arm"] for r in got} == {"linear@today"}
 
 
 def test_a_training_change_shares_the_linear_rows_of_its_features():
     # both_bs48 changes only the batch size: the linear model of `both` reads the same input
-    assert method_screen._linear_source("both_bs48", {"today", "both"}) == "both"
+    got, source = method_screen._linear_rows("both_bs48", rows("today", [0]) + rows("both", [0, 1]))
+    assert source == "both" and [r["seed"] for r in got] == [0, 1]
+    # its own rows first, then the shared setting's for the pairs it lacks, never twice
+    linear = rows("both_bs48", [4, 5], uar=0.9) + rows("both", [0, 4, 5])
+    got, source = method_screen._linear_rows("both_bs48", linear)
+    assert source == "both_bs48 + both"
+    assert sorted(r["seed"] for r in got) == [0, 4, 5]
+    assert {r["seed"]: r["uar"] for r in got} == {0: 0.5, 4: 0.9, 5: 0.9}
     # `speaker` differs from `both` only in the network's pooling: the same linear model
-    assert method_screen._linear_source("speaker", {"both", "stats"}) == "both"
+    assert method_screen._linear_rows("speaker", rows("both", [0]))[1] == "both"
 
 
 def test_other_features_never_borrow_a_reference():
     # `today` normalises per corpus: the rows of `both` (per speaker) are not its reference
-    assert method_screen._linear_source("today", {"both"}) == "today"
-    assert method_screen._linear_source("today", {"both", "stats"}) == "stats"
+    assert method_screen._linear_rows("today", rows("both", [0])) == ([], "today")
     # a change of the segmentation is a change of the features: no borrowing (conservative)
-    assert method_screen._linear_source("both_seg192", {"both"}) == "both_seg192"
+    assert method_screen._linear_rows("both_seg192", rows("both", [0]))[0] == []
