@@ -27,7 +27,9 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
   ``both_wd1e3`` (dropout 0.5 on h, weight decay 1e-3);
 - session 11: ``both_uttseg3`` / ``both_uttseg5`` (each labelled utterance classified from the
   mean logits of 3 or 5 of its segments, ``train.utterance_segments``) and their control
-  ``both_bs48`` (48 labelled segments a step, drawn independently).
+  ``both_bs48`` (48 labelled segments a step, drawn independently);
+- session 12: ``both_ema`` (validation and the kept weights read an exponential moving average
+  of the weights, ``train.ema_decay``).
 
 Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
 so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
@@ -134,6 +136,11 @@ SETTINGS: dict[str, dict] = {
     "both_uttseg3": _both(train__utterance_segments=3),
     "both_uttseg5": _both(train__utterance_segments=5),
     "both_bs48": _both(train__batch_size=48),
+    # session 12: validation reads, and a run keeps, an exponential moving average of the
+    # weights (train.ema_decay; with its warm-up the average spans ~n/9 steps at step n,
+    # 12 at step 100, 78 at step 700): one validation speaker's noisy UAR then chooses
+    # among smoother weights, and a model's early best steps are less of a lucky draw
+    "both_ema": _both(train__ema_decay=0.99),
 }
 #: The settings a plain run screens.
 DEFAULT_SETTINGS = ("today", "speaker", "stats", "both")

@@ -198,6 +198,7 @@ def _check_train(c: "TrainConfig") -> None:
     _choice(s, "unlabelled", c.unlabelled)
     _choice(s, "augment", c.augment)
     _int(s, "utterance_segments", c.utterance_segments, 1)
+    _real(s, "ema_decay", c.ema_decay, 0.0, 1.0, high_open=True)
 
 
 class _Checked:
@@ -355,6 +356,13 @@ class TrainConfig(_Checked):
     # head is linear, so this is the head on their mean h): an utterance-level emotion code,
     # as evaluation already pools an utterance's segments (Trainer.supervised_phase)
     utterance_segments: int = 1
+    # the weights that validation reads and a run keeps: 0 = the trained weights of the step;
+    # d in (0, 1) = their exponential moving average, updated after every step with decay
+    # min(d, (1 + n) / (10 + n)) at the n-th update (Polyak & Juditsky 1992; the "teacher"
+    # of Tarvainen & Valpola 2017): an average over the last ~1 / (1 - d) steps, less noisy
+    # than any one step's weights, so one validation speaker's UAR picks among steadier
+    # candidates (Trainer.ema; the batch-norm statistics are averaged too)
+    ema_decay: float = 0.0
     seed: int = 0  # fixes data order, label subset and initialisation
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     num_threads: int = 0  # torch CPU threads (0: sertutor chooses, see sertutor.runtime)

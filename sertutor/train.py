@@ -41,6 +41,7 @@ from typing import Any, NamedTuple, Sequence
 
 import torch
 import torch.nn as nn
+from torch.optim.swa_utils import AveragedModel
 
 from . import losses as L
 from .config import Config
@@ -63,6 +64,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "resolve_device",
+    "ema_avg_fn",
     "CHECKPOINT_FORMAT",
 ]
 
@@ -233,6 +235,42 @@ class _Phases(nn.Module):
         raise ValueError(f"unknown phase {phase!r}")
 
 
+def ema_avg_fn(*, decay: float):
+    r"""The update of an exponential moving average of weights, with a warm-up.
+
+    After ``n`` earlier updates the average :math:`\bar\theta` moves towards the current
+    weights :math:`\theta` as
+
+    .. math:: \bar\theta \leftarrow d_n \bar\theta + (1 - d_n)\,\theta, \qquad
+              d_n = \min\left(d, \frac{1 + n}{10 + n}\right),
+
+    so the first averages follow the fast-moving early weights closely and later ones average
+    over about :math:`1 / (1 - d)` steps (the warm-up of TensorFlow's
+    ``ExponentialMovingAverage``).
+
+    Parameters
+    ----------
+    decay : float in (0, 1)
+        :math:`d`, the decay once warmed up.
+
+    Returns
+    -------
+    callable
+        ``update(averaged, current, n) -> tensor``, the ``avg_fn`` of
+        :class:`torch.optim.swa_utils.AveragedModel`, which applies it to every weight (and
+        buffer); integer counters such as batch-norm's ``num_batches_tracked`` are copied.
+    """
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"decay must be a number in (0, 1), got {decay!r}")
+
+    def update(averaged: torch.Tensor, current: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+        if not averaged.is_floating_point():
+            return current
+        d = torch.clamp((1.0 + n) / (10.0 + n), max=decay).to(averaged.device, averaged.dtype)
+        return averaged + (current - averaged) * (1.0 - d)
+    return update
+
+
 class Trainer:
     """Train a :class:`~sertutor.models.MultiTaskAAE` on :class:`Streams`.
 
@@ -296,6 +334,12 @@ class Trainer:
         self.total_steps = self.pretrain_steps + self.cfg.steps
         # -- randomness: batches and prior samples from one generator (saved in checkpoints) ---
         self.gen = torch.Generator().manual_seed(self.cfg.seed * 1000 + self.rank)
+        # -- an exponential moving average of the weights (train.ema_decay > 0): validation
+        # reads it and a run keeps it (see eval_model) --------------------------------------
+        self.ema: AveragedModel | None = None
+        if getattr(self.cfg, "ema_decay", 0.0) > 0:
+            self.ema = AveragedModel(self.model, avg_fn=ema_avg_fn(decay=self.cfg.ema_decay),
+                                     use_buffers=True)
         self.net: nn.Module = _Phases(self.model)
         if self.world_size > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -315,6 +359,12 @@ class Trainer:
         self.collapse_warned = False
 
     # ----------------------------------------------------------------------------- helpers
+    @property
+    def eval_model(self) -> nn.Module:
+        """The weights validation reads: the moving average with ``train.ema_decay > 0``,
+        else the model being trained."""
+        return self.ema.module if self.ema is not None else self.model
+
     def _fits_on_device(self, streams: Streams) -> bool:
         if self.device.type != "cuda":
             return True
@@ -577,7 +627,7 @@ class Trainer:
         """
         if self.streams.val is None or len(self.streams.val) == 0:
             return None
-        metrics = evaluate_segments(self.model, self.streams.val,
+        metrics = evaluate_segments(self.eval_model, self.streams.val,
                                     emotions=emotion_labels(self.model.model_config.n_emotions),
                                     device=self.device)
         if getattr(self.cfg, "select", "uar") == "loss":
@@ -588,7 +638,7 @@ class Trainer:
         """Emotion cross-entropy of the validation utterances' pooled posteriors."""
 
         val = self.streams.val
-        out = predict(self.model, val, device=self.device)
+        out = predict(self.eval_model, val, device=self.device)
         _, prob = pool_utterances(out["y_prob"], val.utt)  # (n_utt, K), rows sum to 1
         _, label = pool_utterances(val.emotion.float(), val.utt)  # (n_utt,)
         label = label.round().astype(int)
@@ -632,7 +682,7 @@ class Trainer:
                 self.best_uar, self.best_score, self.best_step, self.bad_evals = \
                     metrics["uar"], score, self.step_count, 0
                 self.best_state = {k: v.detach().cpu().clone()
-                                   for k, v in self.model.state_dict().items()}
+                                   for k, v in self.eval_model.state_dict().items()}
             else:
                 self.bad_evals += 1
             stop = self.bad_evals >= self.cfg.patience
@@ -675,6 +725,8 @@ class Trainer:
         try:
             while self.step_count < self.total_steps and not self.stopped_early:
                 logs = self.train_step()
+                if self.ema is not None:
+                    self.ema.update_parameters(self.model)
                 self.step_count += 1
                 if governor is not None:
                     governor.step(self.step_count)
@@ -709,6 +761,8 @@ class Trainer:
         self.train_seconds = time.perf_counter() - t0
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
+        elif self.ema is not None:  # select="last": the final average
+            self.model.load_state_dict(self.ema.module.state_dict())
         self.save()
         for cb in self.callbacks:
             cb.on_train_end(self)
@@ -723,6 +777,7 @@ class Trainer:
             "meta": json.dumps(self.meta),
             "model": self.model.state_dict(),
             "best_model": self.best_state,
+            "ema": self.ema.state_dict() if self.ema is not None else None,
             "opt": self.opt.state_dict(),
             "opt_disc": self.opt_disc.state_dict() if self.opt_disc is not None else None,
             "opt_phases": {k: o.state_dict() for k, o in self.phase_opts.items()},
@@ -742,6 +797,11 @@ class Trainer:
             raise ValueError("checkpoint was made with another model config "
                              f"({saved.model}) than this run's ({self.config.model})")
         self.model.load_state_dict(state["model"])
+        if self.ema is not None:  # a checkpoint without one: the average starts afresh
+            if state.get("ema") is not None:
+                self.ema.load_state_dict(state["ema"])
+            else:
+                self.ema.n_averaged.zero_()
         self.opt.load_state_dict(state["opt"])
         if self.opt_disc is not None and state["opt_disc"] is not None:
             self.opt_disc.load_state_dict(state["opt_disc"])
