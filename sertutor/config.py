@@ -359,9 +359,10 @@ class TrainConfig(_Checked):
     # the weights that validation reads and a run keeps: 0 = the trained weights of the step;
     # d in (0, 1) = their exponential moving average, updated after every step with decay
     # min(d, (1 + n) / (10 + n)) at the n-th update (Polyak & Juditsky 1992; the "teacher"
-    # of Tarvainen & Valpola 2017): an average over the last ~1 / (1 - d) steps, less noisy
-    # than any one step's weights, so one validation speaker's UAR picks among steadier
-    # candidates (Trainer.ema; the batch-norm statistics are averaged too)
+    # of Tarvainen & Valpola 2017): an average over the last ~n / 9 steps, at most
+    # ~1 / (1 - d), less noisy than any one step's weights, so one validation speaker's UAR
+    # picks among steadier candidates (Trainer.ema; batch-norm statistics are averaged too;
+    # 0.99 lifts the classroom baseline 3.7 points at 100 % labels, method_study.md)
     ema_decay: float = 0.0
     seed: int = 0  # fixes data order, label subset and initialisation
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)

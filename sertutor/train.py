@@ -22,9 +22,10 @@ mix of emotions. ``fixmatch``, a modern comparison that is not the paper's, is t
 plus a pseudo-label term in phase 3 (:meth:`~Trainer.pseudo_labels`).
 
 The :class:`Trainer` also does what a real training run needs: callbacks (the notebook's live
-dashboard is one), early stopping on a validation split, detection of a collapsed adversarial
-game and of NaN losses, bf16 autocast on CUDA, atomic checkpoints loaded with
-``weights_only=True``, exact resumption, and DistributedDataParallel under ``torchrun``.
+dashboard is one), early stopping on a validation split (optionally of a moving average of
+the weights, ``train.ema_decay``), detection of a collapsed adversarial game and of NaN
+losses, bf16 autocast on CUDA, atomic checkpoints loaded with ``weights_only=True``, exact
+resumption, and DistributedDataParallel under ``torchrun``.
 """
 
 from __future__ import annotations
@@ -702,7 +703,8 @@ class Trainer:
 
         With ``resume_from``, continue the run saved in that checkpoint exactly where it
         stopped. At the end the model holds the best validation weights (if there was a
-        validation stream), and ``out_dir/checkpoint.pt`` is written.
+        validation stream; with ``train.ema_decay > 0`` the best of the averaged weights, or
+        the last average under ``select="last"``), and ``out_dir/checkpoint.pt`` is written.
         """
         if resume_from is not None:
             self.load_state_dict(load_checkpoint(resume_from, map_location=self.device))
