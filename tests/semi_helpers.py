@@ -1,7 +1,19 @@
-"""Helpers of the semi-supervised training tests (with the ``low_labels`` fixture of
-``conftest.py``)."""
+"""Helpers of the training tests (with the ``low_labels`` fixture of ``conftest.py``)."""
 
 from __future__ import annotations
+
+from sertutor.train import Callback
+
+
+class InterruptAt(Callback):
+    """Stop a run as Ctrl-C would, at the end of step ``at`` (for the resumption tests)."""
+
+    def __init__(self, at: int):
+        self.at = at
+
+    def on_step_end(self, trainer, step, logs):
+        if step == self.at:
+            raise KeyboardInterrupt
 
 
 def low_label_trainer(data, variant: str, **train):

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from semi_helpers import InterruptAt
 from sertutor.config import MODEL_VARIANTS, get_config
 from sertutor.evaluate import (classification_metrics, concordance_cc, pool_utterances, uar,
                                weighted_accuracy)
 from sertutor.pipeline import build_model, load_trained, prepare_data, train_and_evaluate
-from sertutor.train import (AdversarialCollapseWarning, Callback, Trainer, TrainingDivergedError,
+from sertutor.train import (AdversarialCollapseWarning, Trainer, TrainingDivergedError,
                             load_checkpoint)
 
 
@@ -146,27 +147,21 @@ def test_full_model_learns_beyond_chance(tiny):
     assert held_out["uar"] > 0.35, held_out
 
 
-class _Interrupt(Callback):
-    def __init__(self, at):
-        self.at = at
-
-    def on_step_end(self, trainer, step, logs):
-        if step == self.at:
-            raise KeyboardInterrupt
-
-
-def test_resume_gives_the_same_final_model(tiny_low_labels, tmp_path):
-    kw = dict(steps=40, eval_every=10, patience=100)
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])  # 0.9: the moving average is restored too
+def test_resume_gives_the_same_final_model(tiny_low_labels, tmp_path, ema_decay):
+    kw = dict(steps=40, eval_every=10, patience=100, ema_decay=ema_decay)
     straight = _trainer(tiny_low_labels, "full", **kw)
     straight.out_dir = tmp_path / "a"
     straight.fit()
 
     broken = _trainer(tiny_low_labels, "full", **kw)
     broken.out_dir = tmp_path / "b"
-    broken.callbacks.append(_Interrupt(25))
+    broken.callbacks.append(InterruptAt(25))
     with pytest.raises(KeyboardInterrupt):
         broken.fit()
-    assert load_checkpoint(tmp_path / "b" / "checkpoint.pt")["step"] == 20
+    state = load_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    assert state["step"] == 20
+    assert (state["ema"] is None) if not ema_decay else int(state["ema"]["n_averaged"]) == 20
 
     resumed = _trainer(tiny_low_labels, "full", **kw)
     resumed.out_dir = tmp_path / "b"
