@@ -1,14 +1,17 @@
-"""Join the issue #14 study's runs into one ablation file for the current defaults.
+"""Join the issue #14 study's runs into one ablation file for one setting (the defaults of a time).
 
 ``benchmarks/method_screen.py`` names its runs ``MODEL@SETTING`` and pairs them by (fold, seed).
 The notebooks (05, 07) read ablation files of :func:`sertutor.experiments.ablation`'s shape
 (``rows`` with ``variant``, ``fraction``, ``fold``, ``seed``, ``uar``; ``summary`` per variant
 and fraction; ``paired_gains`` against the baseline). This script keeps the runs of one
 setting (by default ``both``: per-speaker normalisation and statistics pooling, the defaults
-since issue #14), renames them to their model, adds the logistic-regression reference as
-variant ``linear``, and writes ``benchmarks/results/ablation_defaults.json`` and ``.md``::
+from issue #14's first change to its session 12; ``both_ema`` adds the moving average of the
+weights, the defaults since session 13), renames them to their model, adds the
+logistic-regression reference as variant ``linear``, and writes
+``benchmarks/results/NAME.json`` and ``.md`` (``--name``, default ``ablation_defaults``)::
 
     python benchmarks/defaults_ablation.py --setting both FILE [FILE ...]
+    python benchmarks/defaults_ablation.py --setting both_ema --name ablation_ema FILE [...]
 
 Each FILE is a method_screen result JSON or ``.partial.jsonl``; the first row of a
 (arm, fraction, fold, seed) wins.
@@ -26,6 +29,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 RESULTS = HERE / "results"
 
@@ -115,7 +119,13 @@ def main() -> None:
               "paired_gains": gains, "paired_gains_field": field_gains}
     RESULTS.mkdir(exist_ok=True)
     atomic_write_text(RESULTS / f"{args.name}.json", json.dumps(result, indent=2))
-    lines = [f"# Ablation with the current defaults ({args.name})", "",
+    import method_screen  # the settings' overrides, to say what the rows were trained with
+
+    overrides = method_screen.SETTINGS.get(args.setting, {})
+    lines = [f"# Ablation, setting `{args.setting}` ({args.name})", "",
+             "Overrides of the classroom preset: " + (", ".join(
+                 f"`{k.replace('__', '.')} = {v!r}`" for k, v in overrides.items()) or "none")
+             + " (`benchmarks/method_screen.py`'s `SETTINGS`).", "",
              f"Command: `{command}`, {result['date']}. Rows from: "
              + ", ".join(sorted({r['source'] for r in rows})) + " (each names the command "
              "that trained it).", "",

@@ -361,9 +361,10 @@ class TrainConfig(_Checked):
     # min(d, (1 + n) / (10 + n)) at the n-th update (Polyak & Juditsky 1992; the "teacher"
     # of Tarvainen & Valpola 2017): an average over the last ~n / 9 steps, at most
     # ~1 / (1 - d), less noisy than any one step's weights, so one validation speaker's UAR
-    # picks among steadier candidates (Trainer.ema; batch-norm statistics are averaged too;
-    # 0.99 lifts the classroom baseline 3.7 points at 100 % labels, method_study.md)
-    ema_decay: float = 0.0
+    # picks among steadier candidates (Trainer.ema; batch-norm statistics are averaged too).
+    # The default since issue #14's session 13: 0.99 lifts the classroom baseline 3.7 points
+    # at 100 % labels over 80 (fold, seed) pairs (benchmarks/results/method_study.md)
+    ema_decay: float = 0.99
     seed: int = 0  # fixes data order, label subset and initialisation
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     num_threads: int = 0  # torch CPU threads (0: sertutor chooses, see sertutor.runtime)
@@ -435,10 +436,13 @@ class Config:
 #: What a field meant in configs saved before it existed (checkpoints, run folders): the
 #: behaviour of that time, not today's default. Issue #14 made "speaker" normalisation and
 #: "stats" pooling the defaults; a model saved without those fields was trained per corpus
-#: with a flattening encoder, and must be rebuilt and fed that way.
+#: with a flattening encoder, and must be rebuilt and fed that way. It then made a moving
+#: average of the weights the default; a run saved without ``ema_decay`` trained without one
+#: (resuming it must not start averaging half-way).
 _LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {
     "features": {"normalise": "corpus"},
     "model": {"pooling": "flatten"},
+    "train": {"ema_decay": 0.0},
 }
 
 _CHECKS = {"FeatureConfig": _check_features, "SynthConfig": _check_synth,

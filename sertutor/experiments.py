@@ -13,6 +13,7 @@ as ``results.json`` and a Markdown ``results.md``.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -27,7 +28,7 @@ from .storage import atomic_write_json, atomic_write_text, to_json
 
 __all__ = ["ablation", "cross_corpus", "dimensional", "paired_gains", "to_markdown",
            "run_experiment", "EXPERIMENTS", "pair_for", "paired_run", "pair_rows",
-           "pair_vs_recorded", "CLASS_PAIR"]
+           "pair_vs_recorded", "CLASS_PAIR", "RECORDED_ABLATIONS", "recorded_ablations"]
 
 
 def _runs(preset: str | Config, *, variants: Sequence[str], fractions: Sequence[float],
@@ -281,6 +282,48 @@ def pair_vs_recorded(pair: dict[str, Any],
                                             else "seed s on fold s") + ", full schedule",
                     "n": g["n"], f"{ref}_uar": means[ref], f"{var}_uar": means[var],
                     "gain": g["gain_mean"], "gain_se": g["gain_se"], "wins": g["wins"]})
+    return out
+
+
+#: The recorded ablations the notebooks show (in a checkout's ``benchmarks/results/``), the
+#: protocol ``sertutor train`` uses today first: ``ablation_ema`` holds the models re-measured
+#: since a moving average of the weights became the default (``train.ema_decay = 0.99``,
+#: issue #14), ``ablation_defaults`` every model with the defaults before that (no average).
+#: Both are written by ``benchmarks/defaults_ablation.py``.
+RECORDED_ABLATIONS = ("ablation_ema", "ablation_defaults")
+
+
+def recorded_ablations(*, results_dir: str | Path | None = None) -> list[dict[str, Any]]:
+    """The recorded ablation files of a sertutor checkout, today's protocol first.
+
+    Parameters
+    ----------
+    results_dir
+        Where the files are; default: ``benchmarks/results`` next to the package (a pip
+        install has no ``benchmarks/``, and then gets ``[]``).
+
+    Returns
+    -------
+    list of dict
+        One result dict per file of :data:`RECORDED_ABLATIONS` that exists (``rows``,
+        ``summary``, ``paired_gains``, as :func:`ablation` writes them), each with ``file``
+        (its name) added. A file that is not valid JSON raises ``ValueError`` naming it.
+    """
+    folder = Path(results_dir) if results_dir is not None else \
+        Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+    out = []
+    for name in RECORDED_ABLATIONS:
+        path = folder / f"{name}.json"
+        if not path.is_file():
+            continue
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: not a JSON ablation result ({exc})") from exc
+        if not isinstance(result, dict) or not isinstance(result.get("summary"), list):
+            raise ValueError(f"{path}: expected a JSON object with a 'summary' list, as "
+                             "benchmarks/defaults_ablation.py writes")
+        out.append(dict(result, file=path.name))
     return out
 
 

@@ -51,10 +51,12 @@ def test_a_config_saved_before_issue_14_loads_with_the_behaviour_it_was_trained_
     from sertutor.config import Config
 
     saved = get_config("classroom").to_dict()
-    del saved["features"]["normalise"], saved["model"]["pooling"]
+    del saved["features"]["normalise"], saved["model"]["pooling"], saved["train"]["ema_decay"]
     old = Config.from_dict(saved)
     assert old.features.normalise == "corpus" and old.model.pooling == "flatten"
+    assert old.train.ema_decay == 0.0  # trained without a moving average of its weights
     new = Config.from_dict(get_config("classroom").to_dict())
     assert new.features.normalise == "speaker" and new.model.pooling == "stats"
+    assert new.train.ema_decay == 0.99
     # a section that is missing altogether is today's default, as before
     assert Config.from_dict({"name": "x"}).model.pooling == "stats"

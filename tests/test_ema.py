@@ -44,7 +44,7 @@ class _Weights(Callback):
 
 def test_a_run_keeps_the_moving_average_of_its_weights(low_labels):
     kw = dict(steps=30, eval_every=10, patience=100, select="last")
-    plain = low_label_trainer(low_labels, "ae", **kw)
+    plain = low_label_trainer(low_labels, "ae", ema_decay=0.0, **kw)
     assert plain.ema is None and plain.state_dict()["ema"] is None
     weights = _Weights()
     plain.callbacks.append(weights)

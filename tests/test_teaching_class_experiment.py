@@ -18,8 +18,9 @@ import pytest
 
 from sertutor.cli import main
 from sertutor.exercises import RESULT_MIME, check, record_result, recorded_results
-from sertutor.experiments import (CLASS_PAIR, pair_for, pair_rows, pair_vs_recorded,
-                                  paired_gains, paired_run)
+from sertutor.experiments import (CLASS_PAIR, RECORDED_ABLATIONS, pair_for, pair_rows,
+                                  pair_vs_recorded, paired_gains, paired_run,
+                                  recorded_ablations)
 from sertutor.teaching import (class_experiment, collect_pairs, grade, recorded_pairs,
                                summary_html)
 
@@ -116,6 +117,32 @@ def test_a_pair_next_to_the_recorded_ablation():
     assert table[1]["gain"] == pytest.approx(0.0) and table[1]["wins"] == 1
     assert table[1]["gain_se"] == pytest.approx(np.std([0.05, -0.05], ddof=1) / np.sqrt(2))
     assert pair_vs_recorded(mine) == table[:1]  # nothing recorded: the pair alone
+
+
+def test_the_recorded_ablations_come_today_s_protocol_first(tmp_path):
+    assert recorded_ablations(results_dir=tmp_path) == []  # a pip install: no benchmarks/
+    older, today = RECORDED_ABLATIONS[1], RECORDED_ABLATIONS[0]
+    (tmp_path / f"{older}.json").write_text(json.dumps({"summary": [{"variant": "ae"}]}))
+    (tmp_path / "ablation_other.json").write_text("{}")  # not one of the shown files
+    assert [r["file"] for r in recorded_ablations(results_dir=tmp_path)] == [f"{older}.json"]
+    (tmp_path / f"{today}.json").write_text(json.dumps({"summary": [], "rows": [1]}))
+    got = recorded_ablations(results_dir=tmp_path)
+    assert [r["file"] for r in got] == [f"{today}.json", f"{older}.json"]
+    assert got[0]["rows"] == [1] and got[1]["summary"] == [{"variant": "ae"}]
+    (tmp_path / f"{today}.json").write_text("{not json")
+    with pytest.raises(ValueError, match=f"{today}.json.*not a JSON"):
+        recorded_ablations(results_dir=tmp_path)
+    (tmp_path / f"{today}.json").write_text(json.dumps({"rows": []}))
+    with pytest.raises(ValueError, match="'summary' list"):
+        recorded_ablations(results_dir=tmp_path)
+
+
+def test_the_checkout_s_recorded_ablations_load():
+    """The files the notebooks show exist in this checkout and pair today's protocol."""
+    got = recorded_ablations()
+    assert [r["file"] for r in got] == [f"{n}.json" for n in RECORDED_ABLATIONS]
+    today = {(r["variant"], r["fraction"]) for r in got[0]["rows"]}
+    assert {("baseline", 0.1), ("full", 0.1), ("baseline", 1.0)} <= today
 
 
 # ------------------------------------------------------------------------ pooling a class
