@@ -305,9 +305,10 @@ def recorded_ablations(*, results_dir: str | Path | None = None) -> list[dict[st
     Returns
     -------
     list of dict
-        One result dict per file of :data:`RECORDED_ABLATIONS` that exists (``rows``,
-        ``summary``, ``paired_gains``, as :func:`ablation` writes them), each with ``file``
-        (its name) added. A file that is not valid JSON raises ``ValueError`` naming it.
+        One result dict per file of :data:`RECORDED_ABLATIONS` that exists (``rows`` and
+        ``summary`` as :func:`ablation` writes them, plus ``paired_gains``, as
+        ``benchmarks/defaults_ablation.py`` writes them), each with ``file`` (its name)
+        added. A file that is not valid JSON raises ``ValueError`` naming it.
     """
     folder = Path(results_dir) if results_dir is not None else \
         Path(__file__).resolve().parent.parent / "benchmarks" / "results"

@@ -22,8 +22,8 @@ mix of emotions. ``fixmatch``, a modern comparison that is not the paper's, is t
 plus a pseudo-label term in phase 3 (:meth:`~Trainer.pseudo_labels`).
 
 The :class:`Trainer` also does what a real training run needs: callbacks (the notebook's live
-dashboard is one), early stopping on a validation split (optionally of a moving average of
-the weights, ``train.ema_decay``), detection of a collapsed adversarial game and of NaN
+dashboard is one), early stopping on a validation split (of a moving average of the weights
+by default, ``train.ema_decay``), detection of a collapsed adversarial game and of NaN
 losses, bf16 autocast on CUDA, atomic checkpoints loaded with ``weights_only=True``, exact
 resumption, and DistributedDataParallel under ``torchrun``.
 """
