@@ -351,7 +351,9 @@ def _run_tutorials(args: argparse.Namespace) -> int:
             table, pairs = teaching.write_class_experiment(pooled, args.out)
             for r in pooled["summary"]:
                 print(f"{r['variant']} - {r['reference']} at fraction {r['fraction']:g}, "
-                      f"{r['steps']} steps: gain {r['gain']:+.3f} (se {r['gain_se']:.3f}), "
+                      f"{r['steps']} steps"
+                      + ("" if r["ema_decay"] is None else f", weight average {r['ema_decay']:g}")
+                      + f": gain {r['gain']:+.3f} (se {r['gain_se']:.3f}), "
                       f"{r['wins']} wins of {r['pairs']} pair(s), {r['students']} student(s)")
             print(f"-> {table}, {pairs}")
             return 0

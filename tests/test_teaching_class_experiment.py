@@ -233,6 +233,34 @@ def test_the_class_experiment_command_writes_the_tables(submissions, tmp_path, c
     assert main(["tutorials", "class-experiment", str(empty), "--out", str(out)]) == 1
 
 
+def test_pairs_trained_with_another_weight_average_are_not_pooled(tmp_path, capsys):
+    # the same (fold, seed) run by a student with today's default (0.99), one with it off and
+    # one on a version that did not record it: three protocols, three cells, nothing pooled
+    pairs = [{"student": "a", **_pair(0, 0, 0.40, 0.50, ema_decay=0.99)},
+             {"student": "a", **_pair(1, 0, 0.40, 0.44, ema_decay=0.99)},
+             {"student": "b", **_pair(0, 0, 0.30, 0.20, ema_decay=0.0)},
+             {"student": "c", **_pair(0, 0, 0.45, 0.45)}]
+    result = class_experiment(pairs)
+    cells = {r["ema_decay"]: r for r in result["summary"]}
+    assert set(cells) == {None, 0.0, 0.99}
+    assert (cells[0.99]["pairs"], cells[0.99]["repeated_pairs"]) == (2, 0)
+    assert cells[0.99]["gain"] == pytest.approx(0.07)
+    assert cells[0.0]["gain"] == pytest.approx(-0.10) and cells[None]["gain"] == 0
+    assert [r["ema_decay"] for r in result["summary"]] == [None, 0.0, 0.99]
+    # the notebook record keeps the field; the tables and the command say it
+    nb = nbformat.reads(_notebook(_pair(0, 0, 0.4, 0.5, ema_decay=0.99)), as_version=4)
+    assert recorded_pairs(nb)[0]["ema_decay"] == 0.99
+    root = tmp_path / "submitted" / "a"
+    root.mkdir(parents=True)
+    (root / "05_semi_supervised.ipynb").write_text(
+        _notebook(*[_pair(f, 0, 0.4, 0.5, ema_decay=0.99) for f in range(2)]))
+    out = tmp_path / "class_experiment.csv"
+    assert main(["tutorials", "class-experiment", str(tmp_path / "submitted"),
+                 "--out", str(out)]) == 0
+    assert "200 steps, weight average 0.99: gain +0.100" in capsys.readouterr().out
+    assert [r["ema_decay"] for r in csv.DictReader(out.open())] == ["0.99"]
+
+
 @pytest.mark.notebook
 def test_grading_pools_the_pairs_next_to_the_grades(tmp_path, no_progress):
     root = tmp_path / "collected"

@@ -27,12 +27,17 @@ from .submissions import _submissions
 
 #: The pooled table and the list of pairs, written next to the grades CSV.
 CLASS_CSV, CLASS_PAIRS_CSV = "class_experiment.csv", "class_pairs.csv"
-_PAIR_FIELDS = ("preset", "fraction", "steps", "fold", "seed")
-_CLASS_COLUMNS = ("reference", "variant", "preset", "fraction", "steps", "pairs", "students",
+#: What makes two pairs comparable: the same training protocol. ``ema_decay`` (the moving
+#: average of the weights, the default since issue #14) is None for a row recorded before
+#: it was written down, so such rows pool only with each other.
+_CELL_FIELDS = ("preset", "fraction", "steps", "ema_decay")
+_PAIR_FIELDS = _CELL_FIELDS + ("fold", "seed")
+_CLASS_COLUMNS = ("reference", "variant", "preset", "fraction", "steps", "ema_decay", "pairs",
+                  "students",
                   "repeated_pairs", "reference_uar", "variant_uar", "gain", "gain_sd",
                   "gain_se", "wins")
 _PAIR_COLUMNS = ("student", "notebook", "reference", "variant", "preset", "fraction", "steps",
-                 "fold", "seed", "reference_uar", "variant_uar", "gain")
+                 "ema_decay", "fold", "seed", "reference_uar", "variant_uar", "gain")
 
 
 def _number(value: Any) -> bool:
@@ -56,9 +61,10 @@ def _valid_pair(row: Any) -> dict[str, Any] | None:
         return None
     if not all(_number(row.get(k)) for k in ("fraction", "fold", "seed")):
         return None
-    steps = row.get("steps")
+    steps, ema = row.get("steps"), row.get("ema_decay")
     return {"reference": ref, "variant": var, "preset": str(row.get("preset", "")),
             "fraction": float(row["fraction"]), "steps": int(steps) if _number(steps) else None,
+            "ema_decay": float(ema) if _number(ema) else None,
             "fold": int(row["fold"]), "seed": int(row["seed"]),
             "reference_uar": float(uars[0]), "variant_uar": float(uars[1]),
             "gain": float(uars[1]) - float(uars[0])}
@@ -67,7 +73,8 @@ def _valid_pair(row: Any) -> dict[str, Any] | None:
 def recorded_pairs(nb) -> list[dict[str, Any]]:
     """The class-experiment pairs a notebook recorded (:func:`sertutor.exercises.
     record_result` of a :func:`sertutor.experiments.paired_run` row), read from its saved
-    outputs: one per (reference, variant, preset, fraction, steps, fold, seed), the last one
+    outputs: one per (reference, variant, preset, fraction, steps, ema_decay, fold, seed), the
+    last one
     if it was recorded more than once. Malformed records are left out."""
     found: dict[tuple, dict[str, Any]] = {}
     for cell in nb.get("cells", []):
@@ -117,7 +124,7 @@ def class_experiment(pairs: Iterable[dict[str, Any]]) -> dict[str, list[dict[str
 
     Each pair is one (fold, seed) of ``reference`` and ``variant`` (``baseline`` and ``full``
     in notebook 05) trained on the same split. A pair that several students ran (same
-    comparison, preset, fraction, steps, fold and seed) is one pair: its UARs are averaged
+    comparison, preset, fraction, steps, weight average, fold and seed) is one pair: its UARs are averaged
     first, so a repeated run does not count twice. The gains then go through
     :func:`sertutor.experiments.paired_gains`.
 
@@ -131,9 +138,9 @@ def class_experiment(pairs: Iterable[dict[str, Any]]) -> dict[str, list[dict[str
     -------
     dict
         ``pairs``: the valid rows, sorted (``student``, ``notebook``, ``reference``,
-        ``variant``, ``preset``, ``fraction``, ``steps``, ``fold``, ``seed``,
+        ``variant``, ``preset``, ``fraction``, ``steps``, ``ema_decay``, ``fold``, ``seed``,
         ``reference_uar``, ``variant_uar``, ``gain``); ``summary``: one row per
-        (reference, variant, preset, fraction, steps) with ``pairs`` (distinct folds and
+        (reference, variant, preset, fraction, steps, ema_decay) with ``pairs`` (distinct folds and
         seeds), ``students``, ``repeated_pairs`` (pairs run by more than one student),
         ``reference_uar`` and ``variant_uar`` (means over pairs), ``gain`` (mean of
         ``variant - reference``), ``gain_sd``, ``gain_se`` (sd / sqrt(pairs)) and ``wins``
@@ -151,7 +158,8 @@ def class_experiment(pairs: Iterable[dict[str, Any]]) -> dict[str, list[dict[str
             continue
         rows.append({"student": str(p.get("student", "")), "notebook": str(p.get("notebook", "")),
                      **{k: pair[k] for k in _PAIR_COLUMNS[2:]}})
-    rows.sort(key=lambda r: tuple("" if r[k] is None else r[k] for k in _PAIR_COLUMNS))
+    rows.sort(key=lambda r: tuple((r[k] is not None, "" if r[k] is None else r[k])
+                                  for k in _PAIR_COLUMNS))
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["reference"], r["variant"]) + tuple(r[k] for k in _PAIR_FIELDS),
@@ -164,27 +172,26 @@ def class_experiment(pairs: Iterable[dict[str, Any]]) -> dict[str, list[dict[str
                 {"variant": name, **fields_, "uar": float(np.mean([m[col] for m in members]))})
     summary = []
     for (ref, var), gain_rows in sorted(by_comparison.items()):
-        cells = paired_gains(gain_rows, reference=ref, pair=_PAIR_FIELDS,
-                             by=("preset", "fraction", "steps"))
+        cells = paired_gains(gain_rows, reference=ref, pair=_PAIR_FIELDS, by=_CELL_FIELDS)
         for g in cells:
-            cell = (g["preset"], g["fraction"], g["steps"])
-            keys = [k for k in groups if k[:2] == (ref, var) and k[2:5] == cell]
+            cell = tuple(g[k] for k in _CELL_FIELDS)
+            n_cell = len(_CELL_FIELDS)
+            keys = [k for k in groups if k[:2] == (ref, var) and k[2:2 + n_cell] == cell]
             members = [m for k in keys for m in groups[k]]
+            in_cell = [r for r in gain_rows if tuple(r[k] for k in _CELL_FIELDS) == cell]
             summary.append({
-                "reference": ref, "variant": var, "preset": g["preset"],
-                "fraction": g["fraction"], "steps": g["steps"], "pairs": g["n"],
-                "students": len({m["student"] for m in members}),
+                "reference": ref, "variant": var, **{k: g[k] for k in _CELL_FIELDS},
+                "pairs": g["n"], "students": len({m["student"] for m in members}),
                 "repeated_pairs": sum(len({m["student"] for m in groups[k]}) > 1 for k in keys),
-                "reference_uar": float(np.mean([r["uar"] for r in gain_rows if r["variant"]
-                                                == ref and (r["preset"], r["fraction"],
-                                                            r["steps"]) == cell])),
-                "variant_uar": float(np.mean([r["uar"] for r in gain_rows if r["variant"]
-                                              == var and (r["preset"], r["fraction"],
-                                                          r["steps"]) == cell])),
+                "reference_uar": float(np.mean([r["uar"] for r in in_cell
+                                                if r["variant"] == ref])),
+                "variant_uar": float(np.mean([r["uar"] for r in in_cell
+                                              if r["variant"] == var])),
                 "gain": g["gain_mean"], "gain_sd": g["gain_std"], "gain_se": g["gain_se"],
                 "wins": g["wins"]})
     summary.sort(key=lambda r: (r["reference"], r["variant"], r["preset"], r["fraction"],
-                                -1 if r["steps"] is None else r["steps"]))
+                                -1 if r["steps"] is None else r["steps"],
+                                -1 if r["ema_decay"] is None else r["ema_decay"]))
     return {"pairs": rows, "summary": summary}
 
 
@@ -222,11 +229,13 @@ def _class_html(result: dict[str, list[dict[str, Any]]]) -> str:
         return "–" if v is None else format(v, fmt)
 
     head = "".join(f"<th>{esc(c)}</th>" for c in (
-        "comparison", "fraction", "steps", "pairs", "students", "reference UAR", "variant UAR",
+        "comparison", "fraction", "steps", "weight average", "pairs", "students", "reference UAR", "variant UAR",
         "gain (variant − reference)", "se", "wins"))
     body = "".join(
         f"<tr><td>{esc(r['variant'])} − {esc(r['reference'])}</td><td>{r['fraction']:g}</td>"
-        f"<td>{'' if r['steps'] is None else r['steps']}</td><td>{r['pairs']}</td>"
+        f"<td>{'' if r['steps'] is None else r['steps']}</td>"
+        f"<td>{'not recorded' if r['ema_decay'] is None else format(r['ema_decay'], 'g')}</td>"
+        f"<td>{r['pairs']}</td>"
         f"<td>{r['students']}</td><td>{num(r['reference_uar'])}</td>"
         f"<td>{num(r['variant_uar'])}</td><td>{num(r['gain'], '+.3f')}</td>"
         f"<td>{num(r['gain_se'])}</td><td>{r['wins']} / {r['pairs']}</td></tr>"
