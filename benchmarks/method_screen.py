@@ -146,6 +146,13 @@ SETTINGS: dict[str, dict] = {
     # 12 at step 100, 78 at step 700): one validation speaker's noisy UAR then chooses
     # among smoother weights, and a model's early best steps are less of a lucky draw
     "both_ema": _both(train__ema_decay=0.99),
+    # session 14, goal 3: with today's defaults, which auxiliary head costs `mtl` (and so
+    # `full`) its transfer to synth-field? Each drops one head's loss from the default
+    "both_ema_nospk": _both(train__ema_decay=0.99, train__w_speaker=0.0),
+    "both_ema_nogender": _both(train__ema_decay=0.99, train__w_gender=0.0),
+    "both_ema_nodim": _both(train__ema_decay=0.99, train__w_dimensional=0.0),
+    # neither auxiliary-corpus loss: its audio still passes through the encoder (batch norm)
+    "both_ema_noaux": _both(train__ema_decay=0.99, train__w_speaker=0.0, train__w_gender=0.0),
 }
 # Sessions 5-12 measured every setting without a moving average of the weights, the default
 # until session 13 made it 0.99; each setting but `both_ema` keeps the meaning of its
@@ -170,7 +177,7 @@ DECODER_ONLY = {"train__recon_smooth_frames", "train__w_recon", "model__z_dim",
 UNLABELLED_ONLY = {"train__unlabelled", "train__w_utterance",
                    "train__rampup_steps", "train__phase_optimizers"}
 #: Overrides that change only the auxiliary heads' losses.
-AUX_ONLY = {"train__w_speaker"}
+AUX_ONLY = {"train__w_speaker", "train__w_gender", "train__w_dimensional"}
 
 
 def _features(setting: str) -> dict:
