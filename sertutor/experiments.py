@@ -205,9 +205,10 @@ def paired_run(fold: int = 0, seed: int = 0, *, fraction: float = 0.1,
     dict
         ``experiment`` (:data:`CLASS_PAIR`), ``fold``, ``seed``, ``fraction``, ``steps``,
         ``preset``, ``ema_decay`` (the weight average both runs used: pairs trained with
-        another are not pooled with these), ``emotion_corpus``, ``aux_corpus``, ``reference`` and ``variant`` (the two
-        variants), ``<variant>_uar``, ``<variant>_wa`` and ``<variant>_seconds`` of each, and
-        ``gain`` (variant UAR minus reference UAR), JSON-ready; see :func:`pair_rows`.
+        another are not pooled with these), ``emotion_corpus``, ``aux_corpus``,
+        ``reference`` and ``variant`` (the two variants), ``<variant>_uar``,
+        ``<variant>_wa`` and ``<variant>_seconds`` of each, and ``gain`` (variant UAR minus
+        reference UAR), JSON-ready; see :func:`pair_rows`.
     """
     from tqdm.auto import tqdm
 
@@ -231,7 +232,8 @@ def paired_run(fold: int = 0, seed: int = 0, *, fraction: float = 0.1,
     row: dict[str, Any] = {
         "experiment": CLASS_PAIR, "fold": int(fold), "seed": int(seed),
         "fraction": float(fraction), "steps": int(base.train.steps), "preset": base.name,
-        "ema_decay": float(base.train.ema_decay), "emotion_corpus": emotion_corpus, "aux_corpus": aux_corpus,
+        "ema_decay": float(base.train.ema_decay), "emotion_corpus": emotion_corpus,
+        "aux_corpus": aux_corpus,
         "reference": variants[0], "variant": variants[1]}
     runs = tqdm(variants, desc="pair", unit="run", disable=not progress)
     for variant in runs:

@@ -124,8 +124,8 @@ def class_experiment(pairs: Iterable[dict[str, Any]]) -> dict[str, list[dict[str
 
     Each pair is one (fold, seed) of ``reference`` and ``variant`` (``baseline`` and ``full``
     in notebook 05) trained on the same split. A pair that several students ran (same
-    comparison, preset, fraction, steps, weight average, fold and seed) is one pair: its UARs are averaged
-    first, so a repeated run does not count twice. The gains then go through
+    comparison, preset, fraction, steps, weight average, fold and seed) is one pair: its UARs are
+    averaged first, so a repeated run does not count twice. The gains then go through
     :func:`sertutor.experiments.paired_gains`.
 
     Parameters
@@ -229,7 +229,8 @@ def _class_html(result: dict[str, list[dict[str, Any]]]) -> str:
         return "–" if v is None else format(v, fmt)
 
     head = "".join(f"<th>{esc(c)}</th>" for c in (
-        "comparison", "fraction", "steps", "weight average", "pairs", "students", "reference UAR", "variant UAR",
+        "comparison", "fraction", "steps", "weight average", "pairs", "students", "reference UAR",
+        "variant UAR",
         "gain (variant − reference)", "se", "wins"))
     body = "".join(
         f"<tr><td>{esc(r['variant'])} − {esc(r['reference'])}</td><td>{r['fraction']:g}</td>"
