@@ -12,7 +12,13 @@ logistic-regression reference as variant ``linear``, and writes
 
     python benchmarks/defaults_ablation.py --setting both FILE [FILE ...]
     python benchmarks/defaults_ablation.py --setting both_ema --name ablation_ema FILE [...]
+    python benchmarks/defaults_ablation.py --setting both_ema \
+        --model-setting mtl=both_ema_nospk full=both_ema_nospk --name ablation_ema FILE [...]
 
+``--model-setting MODEL=SETTING`` takes one model's rows from another setting: since session
+15 the defaults train no speaker head (``train.w_speaker = 0``), which only ``mtl`` and
+``full`` have, so today's defaults are ``both_ema`` for the other models and
+``both_ema_nospk`` for those two.
 Each FILE is a method_screen result JSON or ``.partial.jsonl``; the first row of a
 (arm, fraction, fold, seed) wins.
 """
@@ -78,13 +84,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--setting", default="both")
+    parser.add_argument("--model-setting", nargs="+", default=[], metavar="MODEL=SETTING",
+                        help="take MODEL's rows from SETTING instead of --setting")
     parser.add_argument("--name", default="ablation_defaults")
     args = parser.parse_args()
+    per_model = {}
+    for item in args.model_setting:
+        model, sep, setting = item.partition("=")
+        if not sep or not model or not setting:
+            parser.error(f"--model-setting {item!r}: expected MODEL=SETTING, "
+                         "e.g. mtl=both_ema_nospk")
+        per_model[model] = setting
     unique: dict[tuple, dict] = {}
     for path in args.files:
         for r in read_rows(path):
             model, _, setting = r["arm"].partition("@")
-            if setting != args.setting:
+            if setting != per_model.get(model, args.setting):
                 continue
             key = (model, r["fraction"], r["fold"], r["seed"])
             unique.setdefault(key, {"variant": model, "fraction": r["fraction"],
@@ -114,18 +129,24 @@ def main() -> None:
     field_gains = paired_gains([r for r in rows if r["field_uar"] is not None],
                                key="field_uar", pair=("fraction", "fold", "seed"))
     command = "python benchmarks/defaults_ablation.py " + " ".join(sys.argv[1:])
-    result = {"experiment": f"issue #14 study, setting {args.setting!r}", "command": command,
+    experiment = f"issue #14 study, setting {args.setting!r}" + "".join(
+        f", {m} {s!r}" for m, s in per_model.items())
+    result = {"experiment": experiment, "command": command,
               "date": time.strftime("%Y-%m-%d"), "rows": rows, "summary": summary,
               "paired_gains": gains, "paired_gains_field": field_gains}
     RESULTS.mkdir(exist_ok=True)
     atomic_write_text(RESULTS / f"{args.name}.json", json.dumps(result, indent=2))
     import method_screen  # the settings' overrides, to say what the rows were trained with
 
-    overrides = method_screen.SETTINGS.get(args.setting, {})
+    def spelled(setting: str) -> str:
+        return ", ".join(f"`{k.replace('__', '.')} = {v!r}`"
+                         for k, v in method_screen.SETTINGS.get(setting, {}).items()) or "none"
+
     lines = [f"# Ablation, setting `{args.setting}` ({args.name})", "",
-             "Overrides of the classroom preset: " + (", ".join(
-                 f"`{k.replace('__', '.')} = {v!r}`" for k, v in overrides.items()) or "none")
-             + " (`benchmarks/method_screen.py`'s `SETTINGS`).", "",
+             "Overrides of the classroom preset: " + spelled(args.setting)
+             + " (`benchmarks/method_screen.py`'s `SETTINGS`)."
+             + "".join(f" `{m}`'s rows: setting `{s}` ({spelled(s)})."
+                       for m, s in per_model.items()), "",
              f"Command: `{command}`, {result['date']}. Rows from: "
              + ", ".join(sorted({r['source'] for r in rows})) + " (each names the command "
              "that trained it).", "",

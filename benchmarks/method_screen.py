@@ -146,8 +146,9 @@ SETTINGS: dict[str, dict] = {
     # 12 at step 100, 78 at step 700): one validation speaker's noisy UAR then chooses
     # among smoother weights, and a model's early best steps are less of a lucky draw
     "both_ema": _both(train__ema_decay=0.99),
-    # session 14, goal 3: with today's defaults, which auxiliary head costs `mtl` (and so
-    # `full`) its transfer to synth-field? Each drops one head's loss from the default
+    # session 14, goal 3: with the defaults of then, which auxiliary head costs `mtl` (and so
+    # `full`) its transfer to synth-field? Each drops one head's loss from that default.
+    # `both_ema_nospk` is today's defaults since session 15 made train.w_speaker = 0
     "both_ema_nospk": _both(train__ema_decay=0.99, train__w_speaker=0.0),
     "both_ema_nogender": _both(train__ema_decay=0.99, train__w_gender=0.0),
     "both_ema_nodim": _both(train__ema_decay=0.99, train__w_dimensional=0.0),
@@ -157,8 +158,14 @@ SETTINGS: dict[str, dict] = {
 # Sessions 5-12 measured every setting without a moving average of the weights, the default
 # until session 13 made it 0.99; each setting but `both_ema` keeps the meaning of its
 # recorded rows (so `both` is now the previous defaults, and `both_ema` today's).
+# Sessions 5-14 trained the speaker head with weight 0.3, the default until session 15 made
+# it 0: each setting keeps that weight unless it names its own (so `both_ema` keeps its
+# rows' meaning, and `both_ema_nospk` is today's defaults for every model).
+#: Fields every setting pins to the value its rows were trained with (a pin is no change).
+PINNED = {"train__ema_decay": 0.0, "train__w_speaker": 0.3}
 for _overrides in SETTINGS.values():
-    _overrides.setdefault("train__ema_decay", 0.0)
+    for _key, _value in PINNED.items():
+        _overrides.setdefault(_key, _value)
 #: The settings a plain run screens.
 DEFAULT_SETTINGS = ("today", "speaker", "stats", "both")
 MODELS = ("baseline", "full")
@@ -209,7 +216,8 @@ def _repeats_another_arm(model: str, setting: str) -> bool:
     """Whether ``model`` ignores what ``setting`` changes (its arm would repeat another)."""
     from sertutor.models import VARIANT_PARTS
 
-    parts, keys = VARIANT_PARTS[model], set(SETTINGS[setting])
+    parts = VARIANT_PARTS[model]
+    keys = {k for k, v in SETTINGS[setting].items() if k not in PINNED or v != PINNED[k]}
     if DECODER_ONLY & keys and not parts.decoder:
         return True
     if AUX_ONLY & keys and not parts.aux_heads:

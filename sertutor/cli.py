@@ -353,6 +353,7 @@ def _run_tutorials(args: argparse.Namespace) -> int:
                 print(f"{r['variant']} - {r['reference']} at fraction {r['fraction']:g}, "
                       f"{r['steps']} steps"
                       + ("" if r["ema_decay"] is None else f", weight average {r['ema_decay']:g}")
+                      + ("" if r["w_speaker"] is None else f", speaker weight {r['w_speaker']:g}")
                       + f": gain {r['gain']:+.3f} (se {r['gain_se']:.3f}), "
                       f"{r['wins']} wins of {r['pairs']} pair(s), {r['students']} student(s)")
             print(f"-> {table}, {pairs}")

@@ -310,12 +310,19 @@ def evaluate_segments(model: torch.nn.Module, segments, *, emotions: Sequence[st
     return metrics
 
 
-def evaluate_all(model: torch.nn.Module, data: PreparedData, *, device=None) -> dict[str, Any]:
-    """Metrics on the held-out speakers, the auxiliary hold-out and every cross-corpus set."""
+def evaluate_all(model: torch.nn.Module, data: PreparedData, *, device=None,
+                 speaker_head: bool = True) -> dict[str, Any]:
+    """Metrics on the held-out speakers, the auxiliary hold-out and every cross-corpus set.
+
+    ``speaker_head=False`` leaves out ``speaker_accuracy`` (the speaker head on the auxiliary
+    hold-out): pass it when the head was not trained (``train.w_speaker = 0``, the default),
+    whose accuracy would only be chance.
+    """
     emotions = emotion_labels(data.config.model.n_emotions)
     metrics: dict[str, Any] = dict(evaluate_segments(model, data.test, emotions=emotions,
                                                      device=device))
-    if data.aux_test is not None and getattr(model, "has_aux_heads", False):
+    if (speaker_head and data.aux_test is not None
+            and getattr(model, "has_aux_heads", False)):
         out = predict(model, data.aux_test, device=device)
         _, prob = pool_utterances(out["speaker_prob"], data.aux_test.utt)
         _, spk = pool_utterances(data.aux_test.speaker.float(), data.aux_test.utt)

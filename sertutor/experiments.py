@@ -204,8 +204,9 @@ def paired_run(fold: int = 0, seed: int = 0, *, fraction: float = 0.1,
     -------
     dict
         ``experiment`` (:data:`CLASS_PAIR`), ``fold``, ``seed``, ``fraction``, ``steps``,
-        ``preset``, ``ema_decay`` (the weight average both runs used: pairs trained with
-        another are not pooled with these), ``emotion_corpus``, ``aux_corpus``,
+        ``preset``, ``ema_decay`` and ``w_speaker`` (the weight average and the speaker
+        head's weight both runs used: pairs trained with others are not pooled with these),
+        ``emotion_corpus``, ``aux_corpus``,
         ``reference`` and ``variant`` (the two variants), ``<variant>_uar``,
         ``<variant>_wa`` and ``<variant>_seconds`` of each, and ``gain`` (variant UAR minus
         reference UAR), JSON-ready; see :func:`pair_rows`.
@@ -232,7 +233,8 @@ def paired_run(fold: int = 0, seed: int = 0, *, fraction: float = 0.1,
     row: dict[str, Any] = {
         "experiment": CLASS_PAIR, "fold": int(fold), "seed": int(seed),
         "fraction": float(fraction), "steps": int(base.train.steps), "preset": base.name,
-        "ema_decay": float(base.train.ema_decay), "emotion_corpus": emotion_corpus,
+        "ema_decay": float(base.train.ema_decay), "w_speaker": float(base.train.w_speaker),
+        "emotion_corpus": emotion_corpus,
         "aux_corpus": aux_corpus,
         "reference": variants[0], "variant": variants[1]}
     runs = tqdm(variants, desc="pair", unit="run", disable=not progress)
@@ -291,8 +293,10 @@ def pair_vs_recorded(pair: dict[str, Any],
 #: The recorded ablations the notebooks show (in a checkout's ``benchmarks/results/``), the
 #: protocol ``sertutor train`` uses today first: ``ablation_ema`` holds the models re-measured
 #: since a moving average of the weights became the default (``train.ema_decay = 0.99``,
-#: issue #14), ``ablation_defaults`` every model with the defaults before that (no average).
-#: Both are written by ``benchmarks/defaults_ablation.py``.
+#: issue #14), ``mtl`` and ``full`` without the speaker head's loss (``train.w_speaker = 0``,
+#: the default since issue #14's session 15); ``ablation_defaults`` every model with the
+#: defaults before the average. Both are written by ``benchmarks/defaults_ablation.py``
+#: (``ablation_ema_spk``, not shown, is ``ablation_ema`` with the speaker head).
 RECORDED_ABLATIONS = ("ablation_ema", "ablation_defaults")
 
 

@@ -147,7 +147,8 @@ def train_and_evaluate(config: Config, data: PreparedData, *, device: str = "aut
             raise FileNotFoundError(f"--resume: no checkpoint.pt in {out_dir} to resume from")
         resume_from = Path(out_dir) / "checkpoint.pt"
     trainer.fit(resume_from=resume_from)
-    metrics = evaluate_all(trainer.model, data, device=trainer.device) if trainer.is_main else {}
+    metrics = evaluate_all(trainer.model, data, device=trainer.device,
+                           speaker_head=config.train.w_speaker > 0) if trainer.is_main else {}
     metrics["train"] = {"steps": trainer.step_count, "best_step": trainer.best_step,
                         "stopped_early": trainer.stopped_early,
                         "seconds": round(getattr(trainer, "train_seconds", 0.0), 2),

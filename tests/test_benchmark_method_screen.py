@@ -39,3 +39,17 @@ def test_other_features_never_borrow_a_reference():
     assert method_screen._linear_rows("today", rows("both", [0])) == ([], "today")
     # a change of the segmentation is a change of the features: no borrowing (conservative)
     assert method_screen._linear_rows("both_seg192", rows("both", [0]))[0] == []
+
+
+def test_settings_pin_the_defaults_their_rows_were_trained_with():
+    # the preset's defaults moved (weight average in session 13, no speaker head in 15): each
+    # setting names both, so a recorded row keeps its meaning whatever today's defaults are
+    for name, overrides in method_screen.SETTINGS.items():
+        assert {"train__ema_decay", "train__w_speaker"} <= set(overrides), name
+    assert method_screen.SETTINGS["both_ema"]["train__w_speaker"] == 0.3
+    assert method_screen.SETTINGS["both_ema_nospk"]["train__w_speaker"] == 0.0
+    # a pin is no change: the baseline runs under `both_ema`; a setting that only drops the
+    # speaker head would repeat the baseline's arm, so it is not run for the baseline
+    assert not method_screen._repeats_another_arm("baseline", "both_ema")
+    assert method_screen._repeats_another_arm("baseline", "both_ema_nospk")
+    assert not method_screen._repeats_another_arm("full", "both_ema_nospk")

@@ -261,6 +261,30 @@ def test_pairs_trained_with_another_weight_average_are_not_pooled(tmp_path, caps
     assert [r["ema_decay"] for r in csv.DictReader(out.open())] == ["0.99"]
 
 
+def test_pairs_trained_with_another_speaker_weight_are_not_pooled(tmp_path, capsys):
+    # today's default trains no speaker head (0); a notebook of sessions 13-14 recorded the
+    # weight average but not the speaker weight (then 0.3): two protocols, two cells
+    pairs = [{"student": "a", **_pair(0, 0, 0.40, 0.50, ema_decay=0.99, w_speaker=0.0)},
+             {"student": "b", **_pair(1, 0, 0.40, 0.30, ema_decay=0.99, w_speaker=0.3)},
+             {"student": "c", **_pair(0, 0, 0.40, 0.40, ema_decay=0.99)}]
+    result = class_experiment(pairs)
+    cells = {r["w_speaker"]: r for r in result["summary"]}
+    assert set(cells) == {None, 0.0, 0.3} and all(c["pairs"] == 1 for c in cells.values())
+    assert cells[0.0]["gain"] == pytest.approx(0.10)
+    assert cells[0.3]["gain"] == pytest.approx(-0.10) and cells[None]["gain"] == 0
+    root = tmp_path / "submitted" / "a"
+    root.mkdir(parents=True)
+    (root / "05_semi_supervised.ipynb").write_text(
+        _notebook(_pair(0, 0, 0.4, 0.5, ema_decay=0.99, w_speaker=0.0)))
+    out = tmp_path / "class_experiment.csv"
+    assert main(["tutorials", "class-experiment", str(tmp_path / "submitted"),
+                 "--out", str(out)]) == 0
+    assert "weight average 0.99, speaker weight 0: gain +0.100" in capsys.readouterr().out
+    assert [r["w_speaker"] for r in csv.DictReader(out.open())] == ["0"]
+    assert [r["w_speaker"] for r in csv.DictReader((tmp_path / "class_pairs.csv").open())] \
+        == ["0"]
+
+
 @pytest.mark.notebook
 def test_grading_pools_the_pairs_next_to_the_grades(tmp_path, no_progress):
     root = tmp_path / "collected"

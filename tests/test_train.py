@@ -11,8 +11,8 @@ import torch
 
 from semi_helpers import InterruptAt
 from sertutor.config import MODEL_VARIANTS, get_config
-from sertutor.evaluate import (classification_metrics, concordance_cc, pool_utterances, uar,
-                               weighted_accuracy)
+from sertutor.evaluate import (classification_metrics, concordance_cc, evaluate_all,
+                               pool_utterances, uar, weighted_accuracy)
 from sertutor.pipeline import build_model, load_trained, prepare_data, train_and_evaluate
 from sertutor.train import (AdversarialCollapseWarning, Trainer, TrainingDivergedError,
                             load_checkpoint)
@@ -234,7 +234,11 @@ def test_pipeline_metrics_and_reload(tiny, tmp_path):
         assert key in metrics
     assert np.array(metrics["confusion"]).sum() == len(np.unique(tiny.test.utt))
     assert "synth-field" in metrics["cross_corpus"]
-    assert {"arousal", "valence", "gender_accuracy", "speaker_accuracy"} <= set(metrics)
+    assert {"arousal", "valence", "gender_accuracy"} <= set(metrics)
+    # the default trains no speaker head (train.w_speaker = 0), so it is not scored
+    assert cfg.train.w_speaker == 0 and "speaker_accuracy" not in metrics
+    scored = evaluate_all(trainer.model, tiny, device="cpu", speaker_head=True)
+    assert 0.0 <= scored["speaker_accuracy"] <= 1.0
     model, config, meta = load_trained(tmp_path / "checkpoint.pt")
     assert config == cfg and meta["label_maps"]["speakers"]
     x = tiny.test.x[:4]
