@@ -81,6 +81,9 @@ def main() -> None:
     from sertutor.experiments import paired_gains, to_markdown
     from sertutor.storage import atomic_write_text
 
+    import method_screen  # the settings' overrides: to check --model-setting, and to say
+    #                       what the rows were trained with
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--setting", default="both")
@@ -94,6 +97,9 @@ def main() -> None:
         if not sep or not model or not setting:
             parser.error(f"--model-setting {item!r}: expected MODEL=SETTING, "
                          "e.g. mtl=both_ema_nospk")
+        if model not in ORDER or setting not in method_screen.SETTINGS:
+            parser.error(f"--model-setting {item!r}: expected a model of {list(ORDER)} and a "
+                         "setting of benchmarks/method_screen.py's SETTINGS")
         per_model[model] = setting
     unique: dict[tuple, dict] = {}
     for path in args.files:
@@ -136,8 +142,6 @@ def main() -> None:
               "paired_gains": gains, "paired_gains_field": field_gains}
     RESULTS.mkdir(exist_ok=True)
     atomic_write_text(RESULTS / f"{args.name}.json", json.dumps(result, indent=2))
-    import method_screen  # the settings' overrides, to say what the rows were trained with
-
     def spelled(setting: str) -> str:
         return ", ".join(f"`{k.replace('__', '.')} = {v!r}`"
                          for k, v in method_screen.SETTINGS.get(setting, {}).items()) or "none"

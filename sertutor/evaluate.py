@@ -311,13 +311,16 @@ def evaluate_segments(model: torch.nn.Module, segments, *, emotions: Sequence[st
 
 
 def evaluate_all(model: torch.nn.Module, data: PreparedData, *, device=None,
-                 speaker_head: bool = True) -> dict[str, Any]:
+                 speaker_head: bool | None = None) -> dict[str, Any]:
     """Metrics on the held-out speakers, the auxiliary hold-out and every cross-corpus set.
 
-    ``speaker_head=False`` leaves out ``speaker_accuracy`` (the speaker head on the auxiliary
-    hold-out): pass it when the head was not trained (``train.w_speaker = 0``, the default),
-    whose accuracy would only be chance.
+    ``speaker_head`` says whether to score the speaker head on the auxiliary hold-out
+    (``speaker_accuracy``); an untrained head (``train.w_speaker = 0``, the default) would
+    only score chance. None (default): whether ``data.config`` trains it; pass the answer
+    when the model was trained with another config than the data was prepared with.
     """
+    if speaker_head is None:
+        speaker_head = data.config.train.w_speaker > 0
     emotions = emotion_labels(data.config.model.n_emotions)
     metrics: dict[str, Any] = dict(evaluate_segments(model, data.test, emotions=emotions,
                                                      device=device))

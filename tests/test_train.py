@@ -237,6 +237,8 @@ def test_pipeline_metrics_and_reload(tiny, tmp_path):
     assert {"arousal", "valence", "gender_accuracy"} <= set(metrics)
     # the default trains no speaker head (train.w_speaker = 0), so it is not scored
     assert cfg.train.w_speaker == 0 and "speaker_accuracy" not in metrics
+    # evaluate_all alone follows the config the data was prepared with (tiny's: weight 0)
+    assert "speaker_accuracy" not in evaluate_all(trainer.model, tiny, device="cpu")
     scored = evaluate_all(trainer.model, tiny, device="cpu", speaker_head=True)
     assert 0.0 <= scored["speaker_accuracy"] <= 1.0
     model, config, meta = load_trained(tmp_path / "checkpoint.pt")
