@@ -31,6 +31,12 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
 - session 12: ``both_ema`` (validation and the kept weights read an exponential moving average
   of the weights, ``train.ema_decay``): the defaults since session 13. Every other setting
   pins ``train.ema_decay = 0``, the default when its rows were recorded.
+- sessions 14-15: ``both_ema_nospk`` (no speaker head's loss, today's defaults since session
+  15; every other setting pins ``train.w_speaker = 0.3``), ``both_ema_nogender``,
+  ``both_ema_nodim``, ``both_ema_noaux``;
+- session 16: ``both_ema_spkadv`` (a speaker adversary: the speaker head's gradient into h
+  reversed, ``model.speaker_grad = -1``) and ``both_ema_nospk_balance`` (class-balanced
+  labelled batches, ``train.balance = "class"``).
 
 Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
 so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
@@ -154,6 +160,15 @@ SETTINGS: dict[str, dict] = {
     "both_ema_nodim": _both(train__ema_decay=0.99, train__w_dimensional=0.0),
     # neither auxiliary-corpus loss: its audio still passes through the encoder (batch norm)
     "both_ema_noaux": _both(train__ema_decay=0.99, train__w_speaker=0.0, train__w_gender=0.0),
+    # session 16: a speaker adversary instead of no speaker head: the head still learns the
+    # auxiliary corpus's speakers (weight 0.3) but its gradient into h is reversed
+    # (model.speaker_grad = -1, Ganin & Lempitsky 2015), so h is asked to hide who speaks
+    "both_ema_spkadv": _both(train__ema_decay=0.99, train__w_speaker=0.3,
+                             model__speaker_grad=-1.0),
+    # session 16: class-balanced labelled batches (train.balance = "class"), the issue's last
+    # untested schedule, on today's defaults (no speaker head)
+    "both_ema_nospk_balance": _both(train__ema_decay=0.99, train__w_speaker=0.0,
+                                    train__balance="class"),
 }
 # Sessions 5-12 measured every setting without a moving average of the weights, the default
 # until session 13 made it 0.99; each setting but `both_ema` keeps the meaning of its
@@ -184,7 +199,8 @@ DECODER_ONLY = {"train__recon_smooth_frames", "train__w_recon", "model__z_dim",
 UNLABELLED_ONLY = {"train__unlabelled", "train__w_utterance",
                    "train__rampup_steps", "train__phase_optimizers"}
 #: Overrides that change only the auxiliary heads' losses.
-AUX_ONLY = {"train__w_speaker", "train__w_gender", "train__w_dimensional"}
+AUX_ONLY = {"train__w_speaker", "train__w_gender", "train__w_dimensional",
+            "model__speaker_grad"}
 
 
 def _features(setting: str) -> dict:
@@ -213,17 +229,23 @@ def _linear_rows(setting: str, linear: list[dict]) -> tuple[list[dict], str]:
 
 
 def _repeats_another_arm(model: str, setting: str) -> bool:
-    """Whether ``model`` ignores what ``setting`` changes (its arm would repeat another)."""
+    """Whether ``model`` ignores what ``setting`` changes: its arm would repeat the arm of a
+    setting listed before it in :data:`SETTINGS` (the same overrides but for fields the model
+    does not use: a decoder's target without a decoder, a head's weight without heads, the
+    unlabelled stream's losses without a phase that reads it)."""
     from sertutor.models import VARIANT_PARTS
 
     parts = VARIANT_PARTS[model]
-    keys = {k for k, v in SETTINGS[setting].items() if k not in PINNED or v != PINNED[k]}
-    if DECODER_ONLY & keys and not parts.decoder:
-        return True
-    if AUX_ONLY & keys and not parts.aux_heads:
-        return True
     uses_unlabelled = parts.decoder or parts.adversaries or parts.consistency
-    return bool(UNLABELLED_ONLY & keys) and not uses_unlabelled
+    ignored = (set() if parts.decoder else DECODER_ONLY) \
+        | (set() if parts.aux_heads else AUX_ONLY) \
+        | (set() if uses_unlabelled else UNLABELLED_ONLY)
+
+    def used(name: str) -> dict:
+        return {k: v for k, v in SETTINGS[name].items() if k not in ignored}
+
+    names = list(SETTINGS)
+    return any(used(other) == used(setting) for other in names[:names.index(setting)])
 
 
 def make_arms(settings: list[str], models: list[str], extra: dict | None = None) -> dict:

@@ -52,6 +52,7 @@ _OPTIONS = {"train.steps": "--steps", "train.seed": "--seed",
 _CHOICES = {"model.variant": MODEL_VARIANTS, "features.normalise": ("corpus", "speaker"),
             "model.pooling": ("flatten", "stats"), "train.unlabelled": ("train", "train+test"),
             "train.augment": ("none", "specaugment", "strong"),
+            "train.balance": ("none", "class"),
             "train.recon_corrupt": ("none", "specaugment")}
 
 
@@ -88,7 +89,8 @@ def _real(section: str, name: str, value: Any, low: float, high: float = math.in
         and (value < high if high_open else value <= high)
     if not ok:
         lo, hi = "(" if low_open else "[", ")" if high_open or high == math.inf else "]"
-        span = f"a number > {low:g}" if high == math.inf and low_open else \
+        span = "a finite number" if low == -math.inf and high == math.inf else \
+            f"a number > {low:g}" if high == math.inf and low_open else \
             f"a number >= {low:g}" if high == math.inf else f"a number in {lo}{low:g}, {high:g}{hi}"
         raise ValueError(f"{_where(section, name)} must be {span}"
                          f"{' or None' if optional else ''}, got {_got(value)}")
@@ -169,6 +171,7 @@ def _check_model(c: "ModelConfig") -> None:
     _real(s, "dropout", c.dropout, 0.0, 1.0, high_open=True)
     _real(s, "prior_std", c.prior_std, 0.0, low_open=True)
     _choice(s, "pooling", c.pooling)
+    _real(s, "speaker_grad", c.speaker_grad, -math.inf)
 
 
 def _check_train(c: "TrainConfig") -> None:
@@ -198,6 +201,7 @@ def _check_train(c: "TrainConfig") -> None:
     _choice(s, "unlabelled", c.unlabelled)
     _choice(s, "augment", c.augment)
     _int(s, "utterance_segments", c.utterance_segments, 1)
+    _choice(s, "balance", c.balance)
     _real(s, "ema_decay", c.ema_decay, 0.0, 1.0, high_open=True)
 
 
@@ -289,6 +293,11 @@ class ModelConfig(_Checked):
     # depends on where in the segment a cue falls; the default since issue #14) or "flatten"
     # (every cell, time position included)
     pooling: str = "stats"
+    # scale of the gradient the speaker head sends back into h (sertutor.models.scale_gradient):
+    # 1 = the paper's speaker task (h learns to tell speakers apart), 0 = the head learns
+    # without shaping h (a probe), -1 = a speaker adversary (gradient reversal, Ganin &
+    # Lempitsky 2015: h learns to hide the speaker). Acts only when train.w_speaker > 0
+    speaker_grad: float = 1.0
 
 
 @dataclass
@@ -362,6 +371,11 @@ class TrainConfig(_Checked):
     # head is linear, so this is the head on their mean h): an utterance-level emotion code,
     # as evaluation already pools an utterance's segments (Trainer.supervised_phase)
     utterance_segments: int = 1
+    # how the labelled segments of a batch are drawn: "none" (every labelled segment equally
+    # likely, so a class with more or longer labelled utterances fills more of each batch)
+    # or "class" (each emotion class equally likely, then a segment of it at random: a
+    # class-balanced batch, Trainer.draw_batches)
+    balance: str = "none"
     # the weights that validation reads and a run keeps: 0 = the trained weights of the step;
     # d in (0, 1) = their exponential moving average, updated after every step with decay
     # min(d, (1 + n) / (10 + n)) at the n-th update (Polyak & Juditsky 1992; the "teacher"

@@ -333,6 +333,13 @@ class Trainer:
         unsupervised = model.has_decoder or model.has_adversaries
         self.pretrain_steps = getattr(self.cfg, "pretrain_steps", 0) if unsupervised else 0
         self.total_steps = self.pretrain_steps + self.cfg.steps
+        # -- train.balance = "class": each labelled segment drawn with weight 1 / (segments of
+        # its class), so every emotion is equally likely in a labelled batch ----------------
+        self.class_weights: torch.Tensor | None = None
+        if getattr(self.cfg, "balance", "none") == "class":
+            emotion = streams.labelled.emotion.cpu()  # (N_seg,)
+            count = torch.bincount(emotion)  # (K,) segments per class
+            self.class_weights = 1.0 / count[emotion].double()  # (N_seg,)
         # -- randomness: batches and prior samples from one generator (saved in checkpoints) ---
         self.gen = torch.Generator().manual_seed(self.cfg.seed * 1000 + self.rank)
         # -- an exponential moving average of the weights (train.ema_decay > 0): validation
@@ -376,9 +383,15 @@ class Trainer:
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16,
                               enabled=self.cfg.amp and self.device.type == "cuda")
 
-    def _batch(self, segments) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw ``batch_size`` random segment indices (with replacement) from a stream."""
-        idx = torch.randint(len(segments), (self.cfg.batch_size,), generator=self.gen)
+    def _batch(self, segments, weights: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw ``batch_size`` random segment indices (with replacement) from a stream:
+        uniformly, or in proportion to ``weights`` (N_seg,) where given."""
+        if weights is None:
+            idx = torch.randint(len(segments), (self.cfg.batch_size,), generator=self.gen)
+        else:
+            idx = torch.multinomial(weights, self.cfg.batch_size, replacement=True,
+                                    generator=self.gen)
         return idx.to(segments.x.device), segments.x[idx.to(segments.x.device)].to(self.device)
 
     def _field(self, segments, name: str, idx: torch.Tensor) -> torch.Tensor:
@@ -418,7 +431,8 @@ class Trainer:
     def draw_batches(self) -> "Batches":
         """Draw one batch from each stream the model's phases use (labelled, unlabelled, aux)."""
         m, s = self.model, self.streams
-        idx_l, x_l = self._batch(s.labelled)  # (B, C, n_mels, T) labelled emotion segments
+        # (B, C, n_mels, T) labelled emotion segments
+        idx_l, x_l = self._batch(s.labelled, self.class_weights)
         b = Batches(x_l=x_l, idx_l=idx_l)
         if self.cfg.utterance_segments > 1:
             # (k - 1) draws of another segment of the same utterance (itself where it has one)

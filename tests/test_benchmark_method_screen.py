@@ -53,3 +53,9 @@ def test_settings_pin_the_defaults_their_rows_were_trained_with():
     assert not method_screen._repeats_another_arm("baseline", "both_ema")
     assert method_screen._repeats_another_arm("baseline", "both_ema_nospk")
     assert not method_screen._repeats_another_arm("full", "both_ema_nospk")
+    # the speaker adversary changes only the speaker head's gradient: no arm for the baseline
+    assert method_screen._repeats_another_arm("baseline", "both_ema_spkadv")
+    assert not method_screen._repeats_another_arm("mtl", "both_ema_spkadv")
+    # a setting that also changes what the baseline uses is run for it
+    assert not method_screen._repeats_another_arm("baseline", "both_ema_nospk_balance")
+    assert method_screen._repeats_another_arm("baseline", "both_z32")  # a decoder-only change

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from sertutor import losses
-from sertutor.config import MODEL_VARIANTS, get_config
+from sertutor.config import MODEL_VARIANTS, Config, get_config
 from sertutor.models import (VARIANT_PARTS, Encoder, MultiTaskAAE, pooled_size,
-                             sample_categorical_prior, sample_gaussian_prior)
+                             sample_categorical_prior, sample_gaussian_prior, scale_gradient)
 
 N_SPEAKERS = 6
 
@@ -180,6 +180,45 @@ def test_every_loss_reaches_the_encoder_and_discriminator_loss_does_not():
     assert encoder_grad(disc_loss) == 0
     assert all(p.grad is not None and torch.isfinite(p.grad).all()
                for p in model.discriminator_parameters())
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5, 0.0, -1.0])
+def test_scale_gradient_is_identity_forward_and_scales_backward(scale):
+    x = torch.randn(3, 5, requires_grad=True)
+    y = scale_gradient(x, scale)
+    assert torch.equal(y, x)
+    weights = torch.randn(3, 5)
+    (y * weights).sum().backward()
+    assert torch.allclose(x.grad, scale * weights)
+
+
+def test_speaker_adversary_reverses_the_gradient_into_h_not_into_the_head():
+    """model.speaker_grad = -1: the speaker head learns as with +1, the encoder gets the
+    opposite push (gradient reversal); 0 leaves the encoder alone."""
+    x = None
+    speaker = torch.arange(6) % N_SPEAKERS
+    grads = {}
+    for scale in (1.0, -1.0, 0.0):
+        model, cfg = build("tiny", "mtl", model__dropout=0.0, model__speaker_grad=scale)
+        model.eval()  # batch norm on running statistics: the same function for every scale
+        x = batch(cfg, 6) if x is None else x
+        losses.cross_entropy(model(x).speaker_logits, speaker).backward()
+        grads[scale] = ([p.grad.clone() for p in model.encoder.parameters()],
+                        [p.grad.clone() for p in model.speaker_head.parameters()])
+    for learn, reverse, probe in zip(grads[1.0][0], grads[-1.0][0], grads[0.0][0]):
+        assert torch.allclose(reverse, -learn, atol=1e-6)
+        assert torch.count_nonzero(probe) == 0
+    assert any(torch.count_nonzero(g) for g in grads[1.0][0])
+    for learn, reverse in zip(grads[1.0][1], grads[-1.0][1]):
+        assert torch.allclose(reverse, learn)
+
+
+def test_speaker_grad_must_be_finite_and_old_configs_keep_the_speaker_task():
+    with pytest.raises(ValueError, match="model.speaker_grad must be a finite number"):
+        get_config("tiny", model__speaker_grad=float("nan"))
+    saved = get_config("tiny").to_dict()
+    del saved["model"]["speaker_grad"]  # a config saved before the field existed
+    assert Config.from_dict(saved).model.speaker_grad == 1.0
 
 
 # ---- learning actually happens -----------------------------------------------------------

@@ -122,7 +122,7 @@ def test_each_variant_runs_its_phases(tiny_low_labels, variant):
 def test_unlabelled_stream_is_drawn_only_by_unsupervised_phases(tiny_low_labels, variant):
     trainer = _trainer(tiny_low_labels, variant)
     drawn, batch = [], trainer._batch
-    trainer._batch = lambda segments: drawn.append(segments) or batch(segments)
+    trainer._batch = lambda segments, *weights: drawn.append(segments) or batch(segments, *weights)
     trainer.train_step()
     uses_unlabelled = any(s is tiny_low_labels.streams.unlabelled for s in drawn)
     m = trainer.model

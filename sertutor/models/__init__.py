@@ -13,7 +13,7 @@ from .discriminators import (CategoricalPriorDiscriminator, GaussianPriorDiscrim
                              PriorDiscriminator, sample_categorical_prior, sample_gaussian_prior)
 from .encoder import ConvBlock, Encoder, LatentSplit, feature_map_shape, pooled_size
 from .heads import (ClassifierHead, DimensionalHead, DimensionalOutput, GenderHead,
-                    SpeakerHead)
+                    SpeakerHead, scale_gradient)
 
 __all__ = [
     "MultiTaskAAE", "AAEOutput", "Codes", "VARIANT_PARTS", "VariantParts",
@@ -22,4 +22,5 @@ __all__ = [
     "PriorDiscriminator", "GaussianPriorDiscriminator", "CategoricalPriorDiscriminator",
     "sample_gaussian_prior", "sample_categorical_prior",
     "ClassifierHead", "SpeakerHead", "GenderHead", "DimensionalHead", "DimensionalOutput",
+    "scale_gradient",
 ]

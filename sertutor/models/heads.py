@@ -7,7 +7,10 @@ is a small MLP on h::
 
     h (B, hidden_dim) -> Linear -> ReLU -> Linear -> task outputs
 
-- :class:`SpeakerHead`: logits over the training speakers,
+- :class:`SpeakerHead`: logits over the training speakers; ``model.speaker_grad`` scales the
+  gradient it sends back into h (:func:`scale_gradient`): 1 is the paper's speaker task, 0 a
+  probe that learns without shaping h, -1 a speaker adversary (gradient reversal, Ganin &
+  Lempitsky, *Unsupervised Domain Adaptation by Backpropagation*, ICML 2015),
 - :class:`GenderHead`: logits over (female, male), in the order of ``sertutor.data.GENDERS``,
 - :class:`DimensionalHead`: arousal and valence, each both as ``n_bins`` classes
   (low / mid / high) and as a value on the 1-5 rating scale (scored with CCC).
@@ -22,12 +25,53 @@ import torch.nn as nn
 
 from ..config import ModelConfig
 
-__all__ = ["ClassifierHead", "SpeakerHead", "GenderHead", "DimensionalOutput",
+__all__ = ["scale_gradient", "ClassifierHead", "SpeakerHead", "GenderHead", "DimensionalOutput",
            "DimensionalHead", "N_GENDERS", "SCALE_MID", "SCALE_HALF_RANGE"]
 
 N_GENDERS = 2  # female, male
 SCALE_MID = 3.0  # centre of the 1-5 arousal / valence scale
 SCALE_HALF_RANGE = 2.0  # 3 +- 2 spans the scale
+
+
+class _ScaleGradient(torch.autograd.Function):
+    """Identity forward; the backward multiplies the incoming gradient by ``scale``."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, scale: float) -> torch.Tensor:
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return ctx.scale * grad, None
+
+
+def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
+    r"""Pass ``x`` through unchanged, scaling the gradient that flows back through it.
+
+    With :math:`g(x) = x` in the forward pass and
+    :math:`\partial L / \partial x \leftarrow s \, \partial L / \partial g` in the backward
+    pass, a head after :math:`g` learns its task as usual while the layers before it see the
+    task's gradient times :math:`s`: :math:`s = 1` shares the task (multi-task learning),
+    :math:`s = 0` detaches it (a probe), :math:`s < 0` reverses it, so the encoder *minimises*
+    what the head can tell (the gradient reversal layer of Ganin & Lempitsky 2015; the
+    encoder and the head play the minimax game
+    :math:`\min_{head} \max_{enc} L_{task}` in one backward pass).
+
+    Parameters
+    ----------
+    x : Tensor, any shape
+    scale : float
+        :math:`s`.
+
+    Returns
+    -------
+    Tensor
+        ``x`` itself in value (same shape), with the scaled backward.
+    """
+    if scale == 1.0:
+        return x
+    return _ScaleGradient.apply(x, float(scale))
 
 
 class ClassifierHead(nn.Module):
@@ -49,10 +93,20 @@ class ClassifierHead(nn.Module):
 
 
 class SpeakerHead(ClassifierHead):
-    """Speaker identity: h -> logits over ``n_speakers`` training speakers."""
+    """Speaker identity: h -> logits over ``n_speakers`` training speakers.
+
+    The gradient the head sends back into h is scaled by ``model.speaker_grad``
+    (:func:`scale_gradient`): 1 asks h to tell speakers apart (the paper's auxiliary task),
+    -1 asks h to hide them from the head (a speaker adversary), 0 leaves h alone.
+    """
 
     def __init__(self, model: ModelConfig, n_speakers: int):
         super().__init__(model.hidden_dim, model.head_hidden, n_speakers)
+        self.grad_scale = float(model.speaker_grad)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """(B, hidden_dim) -> logits (B, n_speakers)."""
+        return self.net(scale_gradient(h, self.grad_scale))
 
 
 class GenderHead(ClassifierHead):
