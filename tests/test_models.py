@@ -185,7 +185,7 @@ def test_every_loss_reaches_the_encoder_and_discriminator_loss_does_not():
 @pytest.mark.parametrize("scale", [1.0, 0.5, 0.0, -1.0])
 def test_scale_gradient_is_identity_forward_and_scales_backward(scale):
     x = torch.randn(3, 5, requires_grad=True)
-    y = scale_gradient(x, scale)
+    y = scale_gradient(x, scale=scale)
     assert torch.equal(y, x)
     weights = torch.randn(3, 5)
     (y * weights).sum().backward()

@@ -46,7 +46,7 @@ class _ScaleGradient(torch.autograd.Function):
         return ctx.scale * grad, None
 
 
-def scale_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
+def scale_gradient(x: torch.Tensor, *, scale: float) -> torch.Tensor:
     r"""Pass ``x`` through unchanged, scaling the gradient that flows back through it.
 
     With :math:`g(x) = x` in the forward pass and
@@ -106,7 +106,7 @@ class SpeakerHead(ClassifierHead):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """(B, hidden_dim) -> logits (B, n_speakers)."""
-        return self.net(scale_gradient(h, self.grad_scale))
+        return self.net(scale_gradient(h, scale=self.grad_scale))
 
 
 class GenderHead(ClassifierHead):
