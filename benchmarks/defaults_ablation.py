@@ -13,12 +13,12 @@ logistic-regression reference as variant ``linear``, and writes
     python benchmarks/defaults_ablation.py --setting both FILE [FILE ...]
     python benchmarks/defaults_ablation.py --setting both_ema --name ablation_ema FILE [...]
     python benchmarks/defaults_ablation.py --setting both_ema \
-        --model-setting mtl=both_ema_nospk full=both_ema_nospk --name ablation_ema FILE [...]
+        --model-setting mtl=both_ema_spkadv full=both_ema_spkadv --name ablation_ema FILE [...]
 
 ``--model-setting MODEL=SETTING`` takes one model's rows from another setting: since session
-15 the defaults train no speaker head (``train.w_speaker = 0``), which only ``mtl`` and
-``full`` have, so today's defaults are ``both_ema`` for the other models and
-``both_ema_nospk`` for those two.
+17 the defaults train the speaker head as an adversary (``model.speaker_grad = -1``; sessions
+15-16 trained no speaker head, ``both_ema_nospk``), which only ``mtl`` and ``full`` have, so
+today's defaults are ``both_ema`` for the other models and ``both_ema_spkadv`` for those two.
 Each FILE is a method_screen result JSON or ``.partial.jsonl``; the first row of a
 (arm, fraction, fold, seed) wins.
 """

@@ -35,8 +35,10 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
   15; every other setting pins ``train.w_speaker = 0.3``), ``both_ema_nogender``,
   ``both_ema_nodim``, ``both_ema_noaux``;
 - session 16: ``both_ema_spkadv`` (a speaker adversary: the speaker head's gradient into h
-  reversed, ``model.speaker_grad = -1``) and ``both_ema_nospk_balance`` (class-balanced
-  labelled batches, ``train.balance = "class"``).
+  reversed, ``model.speaker_grad = -1``; today's defaults since session 17, every other
+  setting pins ``model.speaker_grad = 1``) and ``both_ema_nospk_balance`` (class-balanced
+  labelled batches, ``train.balance = "class"``);
+- session 17: ``both_ema_spkadv1`` (the speaker adversary with weight 1.0).
 
 Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
 so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
@@ -162,9 +164,13 @@ SETTINGS: dict[str, dict] = {
     "both_ema_noaux": _both(train__ema_decay=0.99, train__w_speaker=0.0, train__w_gender=0.0),
     # session 16: a speaker adversary instead of no speaker head: the head still learns the
     # auxiliary corpus's speakers (weight 0.3) but its gradient into h is reversed
-    # (model.speaker_grad = -1, Ganin & Lempitsky 2015), so h is asked to hide who speaks
+    # (model.speaker_grad = -1, Ganin & Lempitsky 2015), so h is asked to hide who speaks;
+    # today's defaults since session 17
     "both_ema_spkadv": _both(train__ema_decay=0.99, train__w_speaker=0.3,
                              model__speaker_grad=-1.0),
+    # session 17: a stronger speaker adversary, weight 1.0 instead of the paper's 0.3
+    "both_ema_spkadv1": _both(train__ema_decay=0.99, train__w_speaker=1.0,
+                              model__speaker_grad=-1.0),
     # session 16: class-balanced labelled batches (train.balance = "class"), the issue's last
     # untested schedule, on today's defaults (no speaker head)
     "both_ema_nospk_balance": _both(train__ema_decay=0.99, train__w_speaker=0.0,
@@ -175,9 +181,11 @@ SETTINGS: dict[str, dict] = {
 # recorded rows (so `both` is now the previous defaults, and `both_ema` today's).
 # Sessions 5-14 trained the speaker head with weight 0.3, the default until session 15 made
 # it 0: each setting keeps that weight unless it names its own (so `both_ema` keeps its
-# rows' meaning, and `both_ema_nospk` is today's defaults for every model).
+# rows' meaning). Sessions 5-16 sent the speaker head's gradient into h unchanged
+# (model.speaker_grad = 1) until session 17 made the head an adversary (-1) and put its
+# weight back to 0.3: `both_ema_spkadv` is today's defaults for every model.
 #: Fields every setting pins to the value its rows were trained with (a pin is no change).
-PINNED = {"train__ema_decay": 0.0, "train__w_speaker": 0.3}
+PINNED = {"train__ema_decay": 0.0, "train__w_speaker": 0.3, "model__speaker_grad": 1.0}
 for _overrides in SETTINGS.values():
     for _key, _value in PINNED.items():
         _overrides.setdefault(_key, _value)

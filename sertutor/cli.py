@@ -354,6 +354,8 @@ def _run_tutorials(args: argparse.Namespace) -> int:
                       f"{r['steps']} steps"
                       + ("" if r["ema_decay"] is None else f", weight average {r['ema_decay']:g}")
                       + ("" if r["w_speaker"] is None else f", speaker weight {r['w_speaker']:g}")
+                      + ("" if r["speaker_grad"] is None
+                         else f", speaker gradient {r['speaker_grad']:g}")
                       + f": gain {r['gain']:+.3f} (se {r['gain_se']:.3f}), "
                       f"{r['wins']} wins of {r['pairs']} pair(s), {r['students']} student(s)")
             print(f"-> {table}, {pairs}")

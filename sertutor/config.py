@@ -296,8 +296,9 @@ class ModelConfig(_Checked):
     # scale of the gradient the speaker head sends back into h (sertutor.models.scale_gradient):
     # 1 = the paper's speaker task (h learns to tell speakers apart), 0 = the head learns
     # without shaping h (a probe), -1 = a speaker adversary (gradient reversal, Ganin &
-    # Lempitsky 2015: h learns to hide the speaker). Acts only when train.w_speaker > 0
-    speaker_grad: float = 1.0
+    # Lempitsky 2015: h learns to hide the speaker; the default since issue #14's session 17,
+    # method_study.md). Acts only when train.w_speaker > 0
+    speaker_grad: float = -1.0
 
 
 @dataclass
@@ -314,12 +315,12 @@ class TrainConfig(_Checked):
     w_adv: float = 0.1  # weight of the generator (fool D_z and D_y) loss
     w_emotion: float = 1.0  # weight of the emotion cross-entropy
     # weight of the speaker cross-entropy (auxiliary corpus). The paper trains the speaker
-    # task (0.3 here until issue #14's session 15); 0 is the default since: the speaker head
-    # makes h speaker-discriminative, which costs the transfer to unseen speakers of another
-    # corpus (full at 10 / 30 / 100 % labels: synth-field +3.2 / +2.8 / +5.5 UAR points
-    # without it, held-out unchanged within one standard error; method_study.md, session 15).
-    # The head is still built; a weight > 0 trains it and the encoder with it
-    w_speaker: float = 0.0
+    # task: h learns to tell speakers apart, which costs the transfer to unseen speakers of
+    # another corpus (issue #14, session 15: synth-field +3.2 / +2.8 / +5.5 UAR points for
+    # full at 10 / 30 / 100 % labels without it). With model.speaker_grad = -1 (the default)
+    # the head is an adversary instead and h learns to hide the speaker (session 17,
+    # method_study.md); 0 trains no speaker head
+    w_speaker: float = 0.3
     w_gender: float = 0.3  # weight of the gender cross-entropy (auxiliary corpus)
     w_dimensional: float = 0.3  # weight of the arousal / valence losses (bins + CCC)
     # reconstruction target: 0 = the segment itself; k > 0 = the segment smoothed over time by
@@ -458,10 +459,11 @@ class Config:
 #: "stats" pooling the defaults; a model saved without those fields was trained per corpus
 #: with a flattening encoder, and must be rebuilt and fed that way. It then made a moving
 #: average of the weights the default; a run saved without ``ema_decay`` trained without one
-#: (resuming it must not start averaging half-way).
+#: (resuming it must not start averaging half-way). A config saved before ``speaker_grad``
+#: existed trained the paper's speaker task (a gradient scale of +1), not an adversary.
 _LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {
     "features": {"normalise": "corpus"},
-    "model": {"pooling": "flatten"},
+    "model": {"pooling": "flatten", "speaker_grad": 1.0},
     "train": {"ema_decay": 0.0},
 }
 

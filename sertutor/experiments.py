@@ -204,8 +204,9 @@ def paired_run(fold: int = 0, seed: int = 0, *, fraction: float = 0.1,
     -------
     dict
         ``experiment`` (:data:`CLASS_PAIR`), ``fold``, ``seed``, ``fraction``, ``steps``,
-        ``preset``, ``ema_decay`` and ``w_speaker`` (the weight average and the speaker
-        head's weight both runs used: pairs trained with others are not pooled with these),
+        ``preset``, ``ema_decay``, ``w_speaker`` and ``speaker_grad`` (the weight average,
+        the speaker head's weight and the scale of its gradient into h both runs used: pairs
+        trained with others are not pooled with these),
         ``emotion_corpus``, ``aux_corpus``,
         ``reference`` and ``variant`` (the two variants), ``<variant>_uar``,
         ``<variant>_wa`` and ``<variant>_seconds`` of each, and ``gain`` (variant UAR minus
@@ -234,6 +235,7 @@ def paired_run(fold: int = 0, seed: int = 0, *, fraction: float = 0.1,
         "experiment": CLASS_PAIR, "fold": int(fold), "seed": int(seed),
         "fraction": float(fraction), "steps": int(base.train.steps), "preset": base.name,
         "ema_decay": float(base.train.ema_decay), "w_speaker": float(base.train.w_speaker),
+        "speaker_grad": float(base.model.speaker_grad),
         "emotion_corpus": emotion_corpus,
         "aux_corpus": aux_corpus,
         "reference": variants[0], "variant": variants[1]}
@@ -293,10 +295,12 @@ def pair_vs_recorded(pair: dict[str, Any],
 #: The recorded ablations the notebooks show (in a checkout's ``benchmarks/results/``), the
 #: protocol ``sertutor train`` uses today first: ``ablation_ema`` holds the models re-measured
 #: since a moving average of the weights became the default (``train.ema_decay = 0.99``,
-#: issue #14), ``mtl`` and ``full`` without the speaker head's loss (``train.w_speaker = 0``,
-#: the default since issue #14's session 15); ``ablation_defaults`` every model with the
-#: defaults before the average. Both are written by ``benchmarks/defaults_ablation.py``
-#: (``ablation_ema_spk``, not shown, is ``ablation_ema`` with the speaker head).
+#: issue #14), ``mtl`` and ``full`` with the speaker head as an adversary
+#: (``model.speaker_grad = -1``, the default since issue #14's session 17);
+#: ``ablation_defaults`` every model with the defaults before the average. Both are written
+#: by ``benchmarks/defaults_ablation.py`` (not shown: ``ablation_ema_nospk``, ``mtl`` and
+#: ``full`` without the speaker head's loss, sessions 15-16's defaults, and
+#: ``ablation_ema_spk``, with the paper's speaker task).
 RECORDED_ABLATIONS = ("ablation_ema", "ablation_defaults")
 
 

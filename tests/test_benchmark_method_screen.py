@@ -42,12 +42,21 @@ def test_other_features_never_borrow_a_reference():
 
 
 def test_settings_pin_the_defaults_their_rows_were_trained_with():
-    # the preset's defaults moved (weight average in session 13, no speaker head in 15): each
-    # setting names both, so a recorded row keeps its meaning whatever today's defaults are
+    # the preset's defaults moved (weight average in session 13, no speaker head in 15, a
+    # speaker adversary in 17): each setting names all three, so a recorded row keeps its
+    # meaning whatever today's defaults are
     for name, overrides in method_screen.SETTINGS.items():
-        assert {"train__ema_decay", "train__w_speaker"} <= set(overrides), name
+        assert {"train__ema_decay", "train__w_speaker", "model__speaker_grad"} <= set(overrides), \
+            name
     assert method_screen.SETTINGS["both_ema"]["train__w_speaker"] == 0.3
+    assert method_screen.SETTINGS["both_ema"]["model__speaker_grad"] == 1.0
     assert method_screen.SETTINGS["both_ema_nospk"]["train__w_speaker"] == 0.0
+    # `both_ema_spkadv` is today's classroom defaults: its overrides change nothing
+    from sertutor.config import get_config
+    assert get_config("classroom", **method_screen.SETTINGS["both_ema_spkadv"]) \
+        == get_config("classroom")
+    assert get_config("classroom", **method_screen.SETTINGS["both_ema"]) \
+        != get_config("classroom")
     # a pin is no change: the baseline runs under `both_ema`; a setting that only drops the
     # speaker head would repeat the baseline's arm, so it is not run for the baseline
     assert not method_screen._repeats_another_arm("baseline", "both_ema")

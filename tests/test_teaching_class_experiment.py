@@ -285,6 +285,33 @@ def test_pairs_trained_with_another_speaker_weight_are_not_pooled(tmp_path, caps
         == ["0"]
 
 
+def test_pairs_trained_with_another_speaker_gradient_are_not_pooled(tmp_path, capsys):
+    # the same speaker weight, a speaker task (+1, before session 17) or an adversary (-1,
+    # today's default), or not recorded (a notebook of sessions 15-16): three cells
+    pairs = [{"student": "a", **_pair(0, 0, 0.40, 0.50, ema_decay=0.99, w_speaker=0.3,
+                                      speaker_grad=-1.0)},
+             {"student": "b", **_pair(1, 0, 0.40, 0.30, ema_decay=0.99, w_speaker=0.3,
+                                      speaker_grad=1.0)},
+             {"student": "c", **_pair(0, 0, 0.40, 0.45, ema_decay=0.99, w_speaker=0.3)}]
+    result = class_experiment(pairs)
+    cells = {r["speaker_grad"]: r for r in result["summary"]}
+    assert set(cells) == {None, -1.0, 1.0} and all(c["pairs"] == 1 for c in cells.values())
+    assert cells[-1.0]["gain"] == pytest.approx(0.10)
+    assert cells[1.0]["gain"] == pytest.approx(-0.10)
+    assert cells[None]["gain"] == pytest.approx(0.05)
+    root = tmp_path / "submitted" / "a"
+    root.mkdir(parents=True)
+    (root / "05_semi_supervised.ipynb").write_text(
+        _notebook(_pair(0, 0, 0.4, 0.5, ema_decay=0.99, w_speaker=0.3, speaker_grad=-1.0)))
+    out = tmp_path / "class_experiment.csv"
+    assert main(["tutorials", "class-experiment", str(tmp_path / "submitted"),
+                 "--out", str(out)]) == 0
+    assert "speaker weight 0.3, speaker gradient -1: gain +0.100" in capsys.readouterr().out
+    assert [r["speaker_grad"] for r in csv.DictReader(out.open())] == ["-1"]
+    assert [r["speaker_grad"] for r in
+            csv.DictReader((tmp_path / "class_pairs.csv").open())] == ["-1"]
+
+
 @pytest.mark.notebook
 def test_grading_pools_the_pairs_next_to_the_grades(tmp_path, no_progress):
     root = tmp_path / "collected"
