@@ -39,8 +39,7 @@ _CLASS_COLUMNS = ("reference", "variant", "preset", "fraction", "steps", "ema_de
                   "gain_se", "wins")
 _PAIR_COLUMNS = ("student", "notebook", "reference", "variant", "preset", "fraction", "steps",
                  "ema_decay", "w_speaker", "speaker_grad", "fold", "seed", "reference_uar",
-                 "variant_uar",
-                 "gain")
+                 "variant_uar", "gain")
 
 
 def _number(value: Any) -> bool:
