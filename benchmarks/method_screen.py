@@ -31,8 +31,8 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
 - session 12: ``both_ema`` (validation and the kept weights read an exponential moving average
   of the weights, ``train.ema_decay``): the defaults since session 13. Every other setting
   pins ``train.ema_decay = 0``, the default when its rows were recorded.
-- sessions 14-15: ``both_ema_nospk`` (no speaker head's loss, today's defaults since session
-  15; every other setting pins ``train.w_speaker = 0.3``), ``both_ema_nogender``,
+- sessions 14-15: ``both_ema_nospk`` (no speaker head's loss, the defaults of sessions
+  15-16; every other setting pins ``train.w_speaker = 0.3``), ``both_ema_nogender``,
   ``both_ema_nodim``, ``both_ema_noaux``;
 - session 16: ``both_ema_spkadv`` (a speaker adversary: the speaker head's gradient into h
   reversed, ``model.speaker_grad = -1``; today's defaults since session 17, every other
@@ -156,7 +156,7 @@ SETTINGS: dict[str, dict] = {
     "both_ema": _both(train__ema_decay=0.99),
     # session 14, goal 3: with the defaults of then, which auxiliary head costs `mtl` (and so
     # `full`) its transfer to synth-field? Each drops one head's loss from that default.
-    # `both_ema_nospk` is today's defaults since session 15 made train.w_speaker = 0
+    # `both_ema_nospk` was the defaults of sessions 15-16 (train.w_speaker = 0)
     "both_ema_nospk": _both(train__ema_decay=0.99, train__w_speaker=0.0),
     "both_ema_nogender": _both(train__ema_decay=0.99, train__w_gender=0.0),
     "both_ema_nodim": _both(train__ema_decay=0.99, train__w_dimensional=0.0),

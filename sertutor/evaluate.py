@@ -315,9 +315,10 @@ def evaluate_all(model: torch.nn.Module, data: PreparedData, *, device=None,
     """Metrics on the held-out speakers, the auxiliary hold-out and every cross-corpus set.
 
     ``speaker_head`` says whether to score the speaker head on the auxiliary hold-out
-    (``speaker_accuracy``); an untrained head (``train.w_speaker = 0``, the default) would
-    only score chance. None (default): whether ``data.config`` trains it; pass the answer
-    when the model was trained with another config than the data was prepared with.
+    (``speaker_accuracy``); an untrained head (``train.w_speaker = 0``; the default trains it,
+    as an adversary since issue #14's session 17) would only score chance. None (default):
+    whether ``data.config`` trains it; pass the answer when the model was trained with another
+    config than the data was prepared with.
     """
     if speaker_head is None:
         speaker_head = data.config.train.w_speaker > 0
