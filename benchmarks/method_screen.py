@@ -38,7 +38,12 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
   reversed, ``model.speaker_grad = -1``; today's defaults since session 17, every other
   setting pins ``model.speaker_grad = 1``) and ``both_ema_nospk_balance`` (class-balanced
   labelled batches, ``train.balance = "class"``);
-- session 17: ``both_ema_spkadv1`` (the speaker adversary with weight 1.0).
+- session 17: ``both_ema_spkadv1`` (the speaker adversary with weight 1.0);
+- session 18: ``both_ema_spkemo`` (the speaker adversary also on the emotion corpus's own
+  training speakers, ``train.speaker_corpora = "aux+emotion"``) and ``both_ema_noy`` (today's
+  defaults without the categorical prior's generator loss, ``train.w_adv_y = 0``) and
+  ``both_ema_joint`` (today's defaults with one optimiser step per training step,
+  ``train.optimizer_steps = "per_step"``).
 
 Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
 so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
@@ -171,6 +176,18 @@ SETTINGS: dict[str, dict] = {
     # session 17: a stronger speaker adversary, weight 1.0 instead of the paper's 0.3
     "both_ema_spkadv1": _both(train__ema_decay=0.99, train__w_speaker=1.0,
                               model__speaker_grad=-1.0),
+    # session 18: the adversary also hides the emotion corpus's own training speakers, read
+    # from every emotion segment a step draws (train.speaker_corpora = "aux+emotion")
+    "both_ema_spkemo": _both(train__ema_decay=0.99, train__w_speaker=0.3,
+                             model__speaker_grad=-1.0, train__speaker_corpora="aux+emotion"),
+    # session 18: today's defaults, the encoder no longer pushed to fool D_y (the categorical
+    # prior on the emotion codes, the cluster assumption's term; train.w_adv_y = 0)
+    "both_ema_noy": _both(train__ema_decay=0.99, train__w_speaker=0.3,
+                          model__speaker_grad=-1.0, train__w_adv_y=0.0),
+    # session 18: one Adam step per training step on the summed gradients of the phases,
+    # instead of one after each phase (train.optimizer_steps = "per_step")
+    "both_ema_joint": _both(train__ema_decay=0.99, train__w_speaker=0.3,
+                            model__speaker_grad=-1.0, train__optimizer_steps="per_step"),
     # session 16: class-balanced labelled batches (train.balance = "class"), the last
     # untested schedule, on today's defaults (no speaker head)
     "both_ema_nospk_balance": _both(train__ema_decay=0.99, train__w_speaker=0.0,

@@ -1,14 +1,19 @@
-"""Diagnosis: how large is each training phase's gradient on the shared encoder?
+"""Diagnosis: how large is each training phase's gradient on the shared encoder, and how far
+does each of the main optimiser's steps move it?
 
     OMP_NUM_THREADS=1 python benchmarks/phase_gradients.py [--model full] [--steps 100] \\
-        [--fraction 0.1] [--fold 0] [--seed 0] [--phase-optimizers] [--name phase_gradients]
+        [--fraction 0.1] [--fold 0] [--seed 0] [--phase-optimizers] \\
+        [--optimizer-steps per_phase|per_step] [--name phase_gradients]
 
 The trainer updates the encoder three times a step (reconstruction, generator, supervised).
 With one shared Adam (the default) the second-moment estimate that divides every update mixes
 the three phases' gradients: a phase whose gradients are much smaller than another's takes
 steps much smaller than the learning rate. This records, per phase and step, the root mean
 square of the gradient that phase sends to the encoder's parameters, after its loss weight,
-and writes ``benchmarks/results/NAME.json`` and ``.md``.
+and the root mean square of the encoder's displacement by each optimiser step: Adam's update
+follows its first moment, which the supervised gradients dominate, so a phase with a small
+gradient can still move the encoder by about a learning rate. It writes
+``benchmarks/results/NAME.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -30,21 +35,53 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PHASES = ("reconstruction_phase", "regularisation_phase", "supervised_phase")
 
 
-def encoder_gradients(trainer: Trainer, steps: int) -> dict[str, list[float]]:
-    """Train ``steps`` steps; per phase, the RMS of its encoder gradient at every step."""
-    seen: dict[str, list[float]] = {}
+def _encoder_params(trainer: Trainer) -> list[torch.Tensor]:
+    return list(trainer.model.encoder.parameters())
+
+
+def _rms(tensors) -> float:
+    return torch.cat([t.flatten() for t in tensors]).float().pow(2).mean().sqrt().item()
+
+
+def encoder_gradients(trainer: Trainer, steps: int
+                      ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Train ``steps`` steps; per phase and step, the RMS of the gradient it sends to the
+    encoder, and the RMS of the encoder's displacement by each main-optimiser step.
+
+    With ``train.optimizer_steps = "per_step"`` a phase's gradient is what it adds to the
+    accumulated one, and the one displacement a step is recorded as ``"one step"``.
+    """
+    grads: dict[str, list[float]] = {}
+    moves: dict[str, list[float]] = {}
     current = {"phase": ""}
-    update = trainer._update
+    update, opts = trainer._update, [trainer.opt, *trainer.phase_opts.values()]
 
     def recording_update(optimizer, loss):
-        optimizer.zero_grad(set_to_none=True)
+        if optimizer is trainer.opt_disc:  # the encoder's updates only
+            return update(optimizer, loss)
+        params = _encoder_params(trainer)
+        before = [p.grad.clone() if p.grad is not None else torch.zeros_like(p)
+                  for p in params] if trainer.joint_step else None
+        if not trainer.joint_step:
+            optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if optimizer is not trainer.opt_disc:  # the encoder's updates only
-            grads = [p.grad.flatten() for p in trainer.model.encoder.parameters()
-                     if p.grad is not None]
-            seen.setdefault(current["phase"], []).append(
-                torch.cat(grads).float().pow(2).mean().sqrt().item())
-        optimizer.step()
+        added = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+        if before is not None:  # per_step: what this phase added to the accumulated gradient
+            added = [a - b for a, b in zip(added, before)]
+        grads.setdefault(current["phase"], []).append(_rms(added))
+        if not trainer.joint_step:
+            optimizer.step()
+
+    def recording_step(optimizer, step):
+        def wrapped(*args, **kwargs):
+            params = _encoder_params(trainer)
+            old = [p.detach().clone() for p in params]
+            out = step(*args, **kwargs)
+            phase = "one step" if trainer.joint_step else current["phase"]
+            moves.setdefault(phase, []).append(
+                _rms([p.detach() - o for p, o in zip(params, old)]))
+            return out
+        return wrapped
 
     for name in PHASES:
         method = getattr(trainer, name)
@@ -54,6 +91,8 @@ def encoder_gradients(trainer: Trainer, steps: int) -> dict[str, list[float]]:
             return _method(batches)
         setattr(trainer, name, tagged)
     trainer._update = recording_update
+    for opt in opts:
+        opt.step = recording_step(opt, opt.step)
     try:
         for _ in range(steps):
             trainer.train_step()
@@ -62,7 +101,9 @@ def encoder_gradients(trainer: Trainer, steps: int) -> dict[str, list[float]]:
         trainer._update = update
         for name in PHASES:
             delattr(trainer, name)
-    return seen
+        for opt in opts:
+            del opt.step
+    return grads, moves
 
 
 def main() -> None:
@@ -73,22 +114,25 @@ def main() -> None:
     ap.add_argument("--fold", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--phase-optimizers", action="store_true")
+    ap.add_argument("--optimizer-steps", default="per_phase", choices=("per_phase", "per_step"))
     ap.add_argument("--name", default="phase_gradients")
     args = ap.parse_args()
     cfg = get_config("classroom", model__variant=args.model, train__seed=args.seed,
                      train__label_fraction=args.fraction, train__steps=args.steps,
-                     train__phase_optimizers=args.phase_optimizers)
+                     train__phase_optimizers=args.phase_optimizers,
+                     train__optimizer_steps=args.optimizer_steps)
     data = prepare_data(cfg, fold=args.fold, progress=False, data_dir=data_dir())
     torch.manual_seed(args.seed)
     model = build_model(cfg, n_speakers=len(data.label_maps.speakers))
     trainer = Trainer(model, data.streams, config=cfg, device="cpu", progress=False)
-    seen = encoder_gradients(trainer, args.steps)
+    seen, moves = encoder_gradients(trainer, args.steps)
     command = " ".join(["OMP_NUM_THREADS=1 python benchmarks/phase_gradients.py",
                         *sys.argv[1:]])
     sup = np.asarray(seen["supervised_phase"])
-    lines = [f"# Encoder gradient per training phase: {args.name}", "",
+    lines = [f"# Encoder gradient and step per training phase: {args.name}", "",
              f"Command: `{command}` (classroom preset, `{args.model}`, label fraction "
-             f"{args.fraction}, fold {args.fold}, seed {args.seed}, {args.steps} steps).", "",
+             f"{args.fraction}, fold {args.fold}, seed {args.seed}, {args.steps} steps, "
+             f"`train.optimizer_steps = {args.optimizer_steps!r}`).", "",
              "Root mean square of the gradient each phase sends to the encoder's parameters "
              "(after the phase's loss weight), averaged over steps.", "",
              "| phase | steps 1-10 | last 10 steps | ratio to the supervised phase (all steps, "
@@ -97,9 +141,17 @@ def main() -> None:
         v = np.asarray(values)
         lines.append(f"| {name.removesuffix('_phase')} | {v[:10].mean():.2e} | "
                      f"{v[-10:].mean():.2e} | {np.median(v / sup[:len(v)]):.3f} |")
+    lines += ["", "Root mean square of the encoder's displacement by each step of the main "
+              f"optimiser, in units of the learning rate ({cfg.train.lr:g}), averaged over "
+              "steps: what each update actually moves, gradient and Adam's momentum together.",
+              "", "| update after | steps 1-10 | last 10 steps | all steps |", "|---|---|---|---|"]
+    for name, values in moves.items():
+        v = np.asarray(values) / cfg.train.lr
+        lines.append(f"| {name.removesuffix('_phase')} | {v[:10].mean():.3f} | "
+                     f"{v[-10:].mean():.3f} | {v.mean():.3f} |")
     RESULTS.mkdir(exist_ok=True)
     atomic_write_text(RESULTS / f"{args.name}.json", json.dumps(
-        {"command": command, "rms": seen}, indent=1))
+        {"command": command, "rms": seen, "displacement": moves}, indent=1))
     atomic_write_text(RESULTS / f"{args.name}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -53,6 +53,8 @@ _CHOICES = {"model.variant": MODEL_VARIANTS, "features.normalise": ("corpus", "s
             "model.pooling": ("flatten", "stats"), "train.unlabelled": ("train", "train+test"),
             "train.augment": ("none", "specaugment", "strong"),
             "train.balance": ("none", "class"),
+            "train.speaker_corpora": ("aux", "aux+emotion"),
+            "train.optimizer_steps": ("per_phase", "per_step"),
             "train.recon_corrupt": ("none", "specaugment")}
 
 
@@ -183,8 +185,8 @@ def _check_train(c: "TrainConfig") -> None:
     _real(s, "disc_lr", c.disc_lr, 0.0)
     _real(s, "weight_decay", c.weight_decay, 0.0)
     _real(s, "label_fraction", c.label_fraction, 0.0, 1.0, low_open=True)
-    for name in ("w_recon", "w_adv", "w_emotion", "w_speaker", "w_gender", "w_dimensional",
-                 "w_consistency", "w_utterance"):
+    for name in ("w_recon", "w_adv", "w_adv_y", "w_emotion", "w_speaker", "w_gender",
+                 "w_dimensional", "w_consistency", "w_utterance"):
         _real(s, name, getattr(c, name), 0.0)
     _int(s, "recon_smooth_frames", c.recon_smooth_frames, 0)
     _choice(s, "recon_corrupt", c.recon_corrupt)
@@ -202,6 +204,12 @@ def _check_train(c: "TrainConfig") -> None:
     _choice(s, "augment", c.augment)
     _int(s, "utterance_segments", c.utterance_segments, 1)
     _choice(s, "balance", c.balance)
+    _choice(s, "speaker_corpora", c.speaker_corpora)
+    _choice(s, "optimizer_steps", c.optimizer_steps)
+    if c.phase_optimizers and c.optimizer_steps == "per_step":
+        raise ValueError("train.phase_optimizers=True gives each phase its own Adam step; it "
+                         "cannot be combined with train.optimizer_steps='per_step' (one step "
+                         "for all phases): set one of them back to its default")
     _real(s, "ema_decay", c.ema_decay, 0.0, 1.0, high_open=True)
 
 
@@ -313,6 +321,10 @@ class TrainConfig(_Checked):
     label_fraction: float = 1.0  # share of emotion-training utterances that keep their label
     w_recon: float = 1.0  # weight of the reconstruction loss
     w_adv: float = 0.1  # weight of the generator (fool D_z and D_y) loss
+    # share of fooling D_y (the categorical prior on the emotion codes) in the generator loss,
+    # L_G = L_G(D_z) + w_adv_y L_G(D_y): 1 = the paper; 0 keeps only the Gaussian prior on z,
+    # so the unlabelled codes are no longer pushed towards one-hot (an ablation)
+    w_adv_y: float = 1.0
     w_emotion: float = 1.0  # weight of the emotion cross-entropy
     # weight of the speaker cross-entropy (auxiliary corpus). The paper trains the speaker
     # task: h learns to tell speakers apart, which costs the transfer to unseen speakers of
@@ -321,6 +333,12 @@ class TrainConfig(_Checked):
     # the head is an adversary instead and h learns to hide the speaker (session 17,
     # method_study.md); 0 trains no speaker head
     w_speaker: float = 0.3
+    # whose speakers the speaker head tells apart: "aux" (the auxiliary corpus's, the paper's
+    # speaker task) or "aux+emotion" (also the emotion corpus's training speakers, read from
+    # every emotion segment a step draws, labelled or not: speaker identity needs no emotion
+    # label). With the adversary (model.speaker_grad < 0) the second hides from h the very
+    # speakers the emotion head learns from (Trainer.supervised_phase)
+    speaker_corpora: str = "aux"
     w_gender: float = 0.3  # weight of the gender cross-entropy (auxiliary corpus)
     w_dimensional: float = 0.3  # weight of the arousal / valence losses (bins + CCC)
     # reconstruction target: 0 = the segment itself; k > 0 = the segment smoothed over time by
@@ -347,6 +365,12 @@ class TrainConfig(_Checked):
     # one Adam per phase: the reconstruction and generator updates of the encoder use their
     # own optimisers instead of sharing the supervised phase's (see Trainer.phase_opts)
     phase_optimizers: bool = False
+    # how often the main Adam steps: "per_phase" (after each phase's loss: the encoder of a
+    # model with unsupervised phases moves up to three times a training step, each time
+    # along Adam's momentum, which the supervised gradients dominate) or "per_step" (the
+    # phases' gradients, all taken at the same weights, summed into one step: the joint loss
+    # w_recon L_rec + w_adv L_G + L_sup, Trainer.train_step)
+    optimizer_steps: str = "per_phase"
     eval_every: int = 100  # steps between validation passes
     patience: int = 4  # validation passes without improvement before early stopping
     val_fraction: float = 0.15  # share of training speakers held out for validation

@@ -422,7 +422,16 @@ class Trainer:
         """True during the ``train.pretrain_steps`` unsupervised steps that open the run."""
         return self.step_count < self.pretrain_steps
 
+    @property
+    def joint_step(self) -> bool:
+        """True with ``train.optimizer_steps = "per_step"``: the main optimiser steps once a
+        training step, on the summed gradients of its phases (:meth:`train_step`)."""
+        return getattr(self.cfg, "optimizer_steps", "per_phase") == "per_step"
+
     def _update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        if optimizer is self.opt and self.joint_step:
+            loss.backward()  # accumulated; train_step takes the one step
+            return
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -478,7 +487,8 @@ class Trainer:
         """Phase 2: D_z and D_y learn prior samples from codes, then the encoder fools them.
 
         D_z judges the style codes of all audio; D_y only the emotion corpus's emotion codes
-        (``codes.y[:n_emo]``: labelled and unlabelled segments).
+        (``codes.y[:n_emo]``: labelled and unlabelled segments). ``train.w_adv_y`` weighs
+        fooling D_y against fooling D_z (0: D_y still learns, the encoder ignores it).
         """
         m, x_all, n_emo = self.model, b.x_all, b.n_emotion
         with torch.no_grad(), self._autocast():
@@ -502,7 +512,7 @@ class Trainer:
 
         with self._autocast():
             g = self.net("generate", x_all, n_emotion=n_emo)
-        loss_g = L.generator_loss(g.z) + L.generator_loss(g.y)
+        loss_g = L.generator_loss(g.z) + self.cfg.w_adv_y * L.generator_loss(g.y)
         self._update(self.phase_opts.get("generator", self.opt),
                      self.rampup() * self.cfg.w_adv * loss_g)
         logs["generator"] = loss_g.item()
@@ -511,20 +521,33 @@ class Trainer:
     def supervised_phase(self, b: "Batches") -> dict[str, float]:
         """Phase 3: emotion (and arousal / valence) on the labelled batch, speaker and gender
         on the auxiliary batch, weighted; ``fixmatch`` adds its pseudo-label loss on the
-        unlabelled batch (:meth:`pseudo_labels`). One forward pass over all of them."""
+        unlabelled batch (:meth:`pseudo_labels`). One forward pass over all of them.
+
+        With ``train.speaker_corpora = "aux+emotion"`` the speaker head also reads the
+        emotion segments of the step (labelled, and unlabelled where the model draws them),
+        whose speakers are known though their emotion may not be.
+        """
         cfg, m, s = self.cfg, self.model, self.streams
         use_aux = b.x_a is not None and m.has_aux_heads
+        emotion_speakers = m.has_aux_heads and cfg.speaker_corpora == "aux+emotion"
         x_l = b.x_l if b.x_l_more is None else torch.cat([b.x_l, b.x_l_more])  # (k B, C, M, T)
-        parts = [self.augment(x_l)] + ([b.x_a] if use_aux else [])
+        blocks = {"labelled": self.augment(x_l)}
+        if use_aux:
+            blocks["aux"] = b.x_a
         consistency = m.has_consistency and b.x_u is not None
         if consistency:
             pseudo, keep, x_strong = self.pseudo_labels(b.x_u)
-            parts.append(x_strong)
+            blocks["strong"] = x_strong
         agreement = b.x_u2 is not None
+        if agreement or (emotion_speakers and b.x_u is not None):
+            blocks["unlabelled"] = b.x_u
         if agreement:
-            parts += [b.x_u, b.x_u2]
-        # (B_sup, C, n_mels, T): labelled, [aux], [strong views], [unlabelled, their siblings]
-        x_sup = torch.cat(parts)
+            blocks["sibling"] = b.x_u2
+        rows, start = {}, 0  # each block's rows in x_sup
+        for name, x in blocks.items():
+            rows[name], start = slice(start, start + len(x)), start + len(x)
+        # (B_sup, C, n_mels, T): labelled, [aux], [strong views], [unlabelled, [siblings]]
+        x_sup = torch.cat(list(blocks.values()))
         with self._autocast():
             heads = self.net("supervise", x_sup)
         y_logits, n_l, k_l = heads.y_logits, len(b.x_l), len(x_l)
@@ -545,23 +568,30 @@ class Trainer:
                     + rated * L.ccc_loss(value_pred[:n_l], value)
             total = total + cfg.w_dimensional * loss_dim
             logs["dimensional"] = loss_dim.item()
+            # the speaker head's rows and their speakers: aux, [labelled, unlabelled]
+            spk_rows = [(rows["aux"], s.aux, b.idx_a)] if use_aux else []
+            if emotion_speakers:
+                spk_rows.append((slice(0, n_l), s.labelled, b.idx_l))
+                if "unlabelled" in rows:
+                    spk_rows.append((rows["unlabelled"], s.unlabelled, b.idx_u))
+            if spk_rows:
+                loss_spk = L.cross_entropy(
+                    torch.cat([heads.speaker_logits[r] for r, _, _ in spk_rows]),
+                    torch.cat([self._field(seg, "speaker", i) for _, seg, i in spk_rows]))
+                total = total + cfg.w_speaker * loss_spk
+                logs["speaker"] = loss_spk.item()
             if use_aux:
-                n_a = len(b.x_a)
-                spk = self._field(s.aux, "speaker", b.idx_a)
                 gen = self._field(s.aux, "gender", b.idx_a)
-                loss_spk = L.cross_entropy(heads.speaker_logits[k_l:k_l + n_a], spk)
-                loss_gen = L.cross_entropy(heads.gender_logits[k_l:k_l + n_a], gen)
-                total = total + cfg.w_speaker * loss_spk + cfg.w_gender * loss_gen
-                logs.update(speaker=loss_spk.item(), gender=loss_gen.item())
+                loss_gen = L.cross_entropy(heads.gender_logits[rows["aux"]], gen)
+                total = total + cfg.w_gender * loss_gen
+                logs["gender"] = loss_gen.item()
         if agreement:
-            n_u = len(b.x_u)
-            y_u, y_u2 = y_logits[-2 * n_u:-n_u], y_logits[-n_u:]  # (B_u, K) each
-            y_logits = y_logits[:-2 * n_u]  # what the terms below read
-            loss_utt = L.utterance_agreement_loss(y_u, y_u2, b.has_u2)
+            loss_utt = L.utterance_agreement_loss(y_logits[rows["unlabelled"]],
+                                                  y_logits[rows["sibling"]], b.has_u2)
             total = total + self.rampup() * cfg.w_utterance * loss_utt
             logs["utterance"] = loss_utt.item()
         if consistency:
-            strong_logits = y_logits[-len(x_strong):].float()  # (B_u, K)
+            strong_logits = y_logits[rows["strong"]].float()  # (B_u, K)
             loss_u = L.pseudo_label_loss(strong_logits, pseudo, keep)
             total = total + self.rampup() * cfg.w_consistency * loss_u
             logs.update(consistency=loss_u.item(), pseudo_share=float(keep.float().mean()))
@@ -618,11 +648,19 @@ class Trainer:
         empties the main optimiser's moment estimates: they were estimated from the
         reconstruction gradients alone, which are far smaller than the supervised ones, and
         would make Adam's first supervised steps many times the learning rate.
+
+        Each phase steps the main optimiser after its loss (``train.optimizer_steps =
+        "per_phase"``), or, with ``"per_step"``, only adds its gradients, taken at the same
+        weights, and the optimiser steps once at the end: Adam then sees the joint loss, and
+        its momentum, which the supervised gradients dominate, is applied once a step instead
+        of once a phase.
         """
         self.model.train()
         if self.pretrain_steps and self.step_count == self.pretrain_steps:
             self.opt.state.clear()
         b = self.draw_batches()
+        if self.joint_step:
+            self.opt.zero_grad(set_to_none=True)
         logs: dict[str, float] = {}
         if self.model.has_decoder:
             logs.update(self.reconstruction_phase(b))
@@ -631,6 +669,8 @@ class Trainer:
         if not self.pretraining:
             logs.update(self.supervised_phase(b))
         self._check_finite(logs)
+        if self.joint_step:
+            self.opt.step()
         return logs
 
     # ---------------------------------------------------------------------- validation

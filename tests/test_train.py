@@ -130,6 +130,124 @@ def test_unlabelled_stream_is_drawn_only_by_unsupervised_phases(tiny_low_labels,
     assert uses_unlabelled == (m.has_decoder or m.has_adversaries or m.has_consistency)
 
 
+@pytest.fixture(scope="module")
+def emotion_speakers(data_dir):
+    cfg = get_config("tiny", train__label_fraction=0.3, train__speaker_corpora="aux+emotion")
+    return prepare_data(cfg, progress=False, data_dir=data_dir)
+
+
+def test_emotion_corpus_training_speakers_can_join_the_speaker_classes(emotion_speakers,
+                                                                       tiny_low_labels):
+    """train.speaker_corpora = "aux+emotion": the emotion corpus's training speakers become
+    speaker classes too, and their segments carry them, labelled or not; validation and test
+    speakers never do."""
+    from sertutor.data.labels import speaker_keys
+
+    m, maps = emotion_speakers.manifests, emotion_speakers.label_maps
+    fit_keys = set(speaker_keys(m["emotion_train"]))
+    assert fit_keys and set(maps.speakers) == set(tiny_low_labels.label_maps.speakers) | fit_keys
+    assert not set(speaker_keys(m["emotion_test"])) & set(maps.speakers)
+    s = emotion_speakers.streams
+    assert (s.labelled.speaker >= 0).all() and (s.unlabelled.speaker >= 0).all()
+    assert (s.val.speaker == -1).all() and (emotion_speakers.test.speaker == -1).all()
+    assert (tiny_low_labels.streams.labelled.speaker == -1).all()  # "aux": unknown speakers
+    with pytest.raises(ValueError, match="train.speaker_corpora must be one of"):
+        get_config("tiny", train__speaker_corpora="emotion")
+
+
+@pytest.mark.parametrize("variant, streams", [("mtl", ("aux", "labelled")),
+                                              ("full", ("aux", "labelled", "unlabelled"))])
+def test_speaker_loss_reads_every_drawn_segment_whose_speaker_is_known(
+        emotion_speakers, monkeypatch, variant, streams):
+    """The speaker cross-entropy's targets are the aux batch's speakers, then the labelled
+    batch's, then (for a model that draws it) the unlabelled batch's."""
+    from sertutor import losses
+
+    trainer = _trainer(emotion_speakers, variant, speaker_corpora="aux+emotion")
+    n_speakers = len(emotion_speakers.label_maps.speakers)
+    targets, cross_entropy = [], losses.cross_entropy
+    monkeypatch.setattr(losses, "cross_entropy", lambda logits, target, *a, **k: (
+        targets.append(target) if logits.shape[1] == n_speakers else None)
+        or cross_entropy(logits, target, *a, **k))
+    b = trainer.draw_batches()
+    logs = trainer.supervised_phase(b)
+    s = emotion_speakers.streams
+    expected = torch.cat([getattr(s, name).speaker[getattr(b, f"idx_{name[0]}")]
+                          for name in streams])
+    assert len(targets) == 1 and torch.equal(targets[0], expected)
+    assert (expected >= 0).all() and math.isfinite(logs["speaker"])
+
+
+@pytest.mark.parametrize("variant, per_phase", [("full", 3), ("ae", 2), ("mtl", 1)])
+def test_optimizer_steps_once_per_phase_or_once_per_step(tiny_low_labels, variant, per_phase):
+    """train.optimizer_steps: "per_phase" steps the main Adam after each phase that updates
+    the encoder, "per_step" once on the phases' summed gradients."""
+    counts = {}
+    for mode in ("per_phase", "per_step"):
+        trainer = _trainer(tiny_low_labels, variant, optimizer_steps=mode)
+        calls, step = [], trainer.opt.step
+        trainer.opt.step = lambda *a, _c=calls, _s=step, **k: _c.append(1) or _s(*a, **k)
+        for _ in range(2):
+            trainer.train_step()
+            trainer.step_count += 1
+        counts[mode] = len(calls)
+    assert counts == {"per_phase": 2 * per_phase, "per_step": 2}
+
+
+def test_one_step_per_training_step_follows_the_summed_gradient(tiny_low_labels):
+    """"per_step" takes the phases' gradients at the same weights: the encoder's gradient
+    when Adam steps is the sum of what each phase sent, and a model with only a supervised
+    phase trains exactly as with "per_phase"."""
+    trainer = _trainer(tiny_low_labels, "ae", optimizer_steps="per_step")
+    seen, update = [], trainer._update
+
+    def recording(optimizer, loss):
+        before = [p.grad.clone() if p.grad is not None else torch.zeros_like(p)
+                  for p in trainer.model.encoder.parameters()]
+        update(optimizer, loss)
+        seen.append([p.grad - b for p, b in zip(trainer.model.encoder.parameters(), before)])
+
+    trainer._update = recording
+    step, at_step = trainer.opt.step, []
+    trainer.opt.step = lambda *a, **k: at_step.append(
+        [p.grad.clone() for p in trainer.model.encoder.parameters()]) or step(*a, **k)
+    trainer.train_step()
+    assert len(seen) == 2 and len(at_step) == 1  # reconstruction and supervised phases
+    for total, recon, sup in zip(at_step[0], *seen):
+        torch.testing.assert_close(total, recon + sup)
+    assert any(torch.count_nonzero(g) for g in seen[0])  # the reconstruction sent a gradient
+    losses = {}
+    for mode in ("per_phase", "per_step"):
+        trainer = _trainer(tiny_low_labels, "baseline", optimizer_steps=mode)
+        losses[mode] = [trainer.train_step()["emotion"] for _ in range(3)]
+    assert losses["per_phase"] == losses["per_step"]
+    with pytest.raises(ValueError, match="phase_optimizers"):
+        get_config("tiny", train__phase_optimizers=True, train__optimizer_steps="per_step")
+
+
+def test_w_adv_y_zero_drops_the_categorical_prior_from_the_encoder(tiny_low_labels):
+    """train.w_adv_y = 0: the generator update no longer asks the emotion codes to look like
+    one-hot samples (the classifier layer to_y gets no gradient from it); to_z still does."""
+    grads = {}
+    for w_adv_y in (1.0, 0.0):
+        trainer = _trainer(tiny_low_labels, "aae", w_adv_y=w_adv_y)
+        update = trainer._update
+        seen = []
+
+        def recording(optimizer, loss, _update=update, _seen=seen, _t=trainer):
+            _update(optimizer, loss)
+            if optimizer is _t.opt:
+                _seen.append({n: p.grad.clone() for n, p in
+                              _t.model.latent.named_parameters() if p.grad is not None})
+
+        trainer._update = recording
+        trainer.regularisation_phase(trainer.draw_batches())
+        grads[w_adv_y] = seen[-1]
+    assert torch.count_nonzero(grads[1.0]["to_y.weight"]) > 0
+    assert torch.count_nonzero(grads[0.0].get("to_y.weight", torch.zeros(1))) == 0
+    assert torch.count_nonzero(grads[0.0]["to_z.weight"]) > 0
+
+
 def test_full_model_learns_beyond_chance(tiny):
     trainer = _trainer(tiny, "full", steps=150, eval_every=50, patience=10)
     trainer.fit()

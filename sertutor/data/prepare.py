@@ -240,7 +240,13 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
 
     stages.update()
     stages.set_postfix_str("normalising and cutting segments")
-    label_maps = LabelMaps.fit(aux_fit.manifest if aux_fit is not None else fs_fit.manifest)
+    # the speaker head's classes: the auxiliary corpus's speakers, and with
+    # train.speaker_corpora == "aux+emotion" also the emotion corpus's training speakers
+    # (not the validation or test ones); without an auxiliary corpus, the latter alone
+    speaker_sources = [aux_fit.manifest] if aux_fit is not None else []
+    if aux_fit is None or config.train.speaker_corpora == "aux+emotion":
+        speaker_sources.append(fs_fit.manifest)
+    label_maps = LabelMaps.fit(pd.concat(speaker_sources, ignore_index=True))
     stats = {"emotion": NormStats.fit(fs_train_all.features)}  # all training speakers' audio
     norms = {"emotion": fit_normaliser(fc, stats["emotion"], fs_emo_all)}
     if aux_fit is not None:
