@@ -43,7 +43,8 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
   training speakers, ``train.speaker_corpora = "aux+emotion"``) and ``both_ema_noy`` (today's
   defaults without the categorical prior's generator loss, ``train.w_adv_y = 0``) and
   ``both_ema_joint`` (today's defaults with one optimiser step per training step,
-  ``train.optimizer_steps = "per_step"``).
+  ``train.optimizer_steps = "per_step"``) and ``both_ema_spkramp`` (the speaker adversary's
+  scale ramped in over the 700 steps as DANN's, ``train.speaker_grad_ramp = 700``).
 
 Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
 so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
@@ -188,6 +189,9 @@ SETTINGS: dict[str, dict] = {
     # instead of one after each phase (train.optimizer_steps = "per_step")
     "both_ema_joint": _both(train__ema_decay=0.99, train__w_speaker=0.3,
                             model__speaker_grad=-1.0, train__optimizer_steps="per_step"),
+    # session 18: the adversary's gradient scale ramped in over the run, DANN's schedule
+    "both_ema_spkramp": _both(train__ema_decay=0.99, train__w_speaker=0.3,
+                              model__speaker_grad=-1.0, train__speaker_grad_ramp=700),
     # session 16: class-balanced labelled batches (train.balance = "class"), the last
     # untested schedule, on today's defaults (no speaker head)
     "both_ema_nospk_balance": _both(train__ema_decay=0.99, train__w_speaker=0.0,

@@ -43,16 +43,18 @@ def _rms(tensors) -> float:
     return torch.cat([t.flatten() for t in tensors]).float().pow(2).mean().sqrt().item()
 
 
-def encoder_gradients(trainer: Trainer, steps: int
-                      ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+def encoder_gradients(trainer: Trainer, steps: int) -> tuple[dict[str, list[float]], ...]:
     """Train ``steps`` steps; per phase and step, the RMS of the gradient it sends to the
-    encoder, and the RMS of the encoder's displacement by each main-optimiser step.
+    encoder, the RMS of the encoder's displacement by each main-optimiser step, and the
+    cosine between that displacement and the same step's supervised one.
 
     With ``train.optimizer_steps = "per_step"`` a phase's gradient is what it adds to the
     accumulated one, and the one displacement a step is recorded as ``"one step"``.
     """
     grads: dict[str, list[float]] = {}
     moves: dict[str, list[float]] = {}
+    cosines: dict[str, list[float]] = {}  # each phase's displacement vs the supervised one's
+    last: dict[str, torch.Tensor] = {}
     current = {"phase": ""}
     update, opts = trainer._update, [trainer.opt, *trainer.phase_opts.values()]
 
@@ -78,8 +80,14 @@ def encoder_gradients(trainer: Trainer, steps: int
             old = [p.detach().clone() for p in params]
             out = step(*args, **kwargs)
             phase = "one step" if trainer.joint_step else current["phase"]
-            moves.setdefault(phase, []).append(
-                _rms([p.detach() - o for p, o in zip(params, old)]))
+            delta = torch.cat([(p.detach() - o).flatten() for p, o in zip(params, old)])
+            moves.setdefault(phase, []).append(delta.float().pow(2).mean().sqrt().item())
+            last[phase] = delta
+            if phase == "supervised_phase":  # the step's last update: compare the others
+                for other, d in last.items():
+                    cosines.setdefault(other, []).append(
+                        torch.nn.functional.cosine_similarity(d, delta, dim=0).item())
+                last.clear()
             return out
         return wrapped
 
@@ -98,12 +106,12 @@ def encoder_gradients(trainer: Trainer, steps: int
             trainer.train_step()
             trainer.step_count += 1
     finally:
-        trainer._update = update
+        del trainer._update  # the class method again
         for name in PHASES:
             delattr(trainer, name)
         for opt in opts:
             del opt.step
-    return grads, moves
+    return grads, moves, cosines
 
 
 def main() -> None:
@@ -125,7 +133,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     model = build_model(cfg, n_speakers=len(data.label_maps.speakers))
     trainer = Trainer(model, data.streams, config=cfg, device="cpu", progress=False)
-    seen, moves = encoder_gradients(trainer, args.steps)
+    seen, moves, cosines = encoder_gradients(trainer, args.steps)
     command = " ".join(["OMP_NUM_THREADS=1 python benchmarks/phase_gradients.py",
                         *sys.argv[1:]])
     sup = np.asarray(seen["supervised_phase"])
@@ -144,14 +152,19 @@ def main() -> None:
     lines += ["", "Root mean square of the encoder's displacement by each step of the main "
               f"optimiser, in units of the learning rate ({cfg.train.lr:g}), averaged over "
               "steps: what each update actually moves, gradient and Adam's momentum together.",
-              "", "| update after | steps 1-10 | last 10 steps | all steps |", "|---|---|---|---|"]
+              " The last column: the mean cosine between that displacement and the same "
+              "training step's supervised one (1: the same direction).", "",
+              "| update after | steps 1-10 | last 10 steps | all steps | cosine with the "
+              "supervised update |", "|---|---|---|---|---|"]
     for name, values in moves.items():
         v = np.asarray(values) / cfg.train.lr
+        cos = f"{np.mean(cosines[name]):.2f}" if name in cosines else "–"
         lines.append(f"| {name.removesuffix('_phase')} | {v[:10].mean():.3f} | "
-                     f"{v[-10:].mean():.3f} | {v.mean():.3f} |")
+                     f"{v[-10:].mean():.3f} | {v.mean():.3f} | {cos} |")
     RESULTS.mkdir(exist_ok=True)
     atomic_write_text(RESULTS / f"{args.name}.json", json.dumps(
-        {"command": command, "rms": seen, "displacement": moves}, indent=1))
+        {"command": command, "rms": seen, "displacement": moves, "cosine": cosines},
+        indent=1))
     atomic_write_text(RESULTS / f"{args.name}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -205,6 +205,7 @@ def _check_train(c: "TrainConfig") -> None:
     _int(s, "utterance_segments", c.utterance_segments, 1)
     _choice(s, "balance", c.balance)
     _choice(s, "speaker_corpora", c.speaker_corpora)
+    _int(s, "speaker_grad_ramp", c.speaker_grad_ramp, 0)
     _choice(s, "optimizer_steps", c.optimizer_steps)
     if c.phase_optimizers and c.optimizer_steps == "per_step":
         raise ValueError("train.phase_optimizers=True gives each phase its own Adam step; it "
@@ -339,6 +340,11 @@ class TrainConfig(_Checked):
     # label). With the adversary (model.speaker_grad < 0) the second hides from h the very
     # speakers the emotion head learns from (Trainer.supervised_phase)
     speaker_corpora: str = "aux"
+    # steps over which the speaker head's gradient scale into h rises from 0 to
+    # model.speaker_grad, as DANN's 2 / (1 + exp(-10 t / R)) - 1 (Ganin & Lempitsky 2015:
+    # the adversary acts once the head has learnt something to hide; Trainer.speaker_ramp);
+    # 0: the full scale from the first step
+    speaker_grad_ramp: int = 0
     w_gender: float = 0.3  # weight of the gender cross-entropy (auxiliary corpus)
     w_dimensional: float = 0.3  # weight of the arousal / valence losses (bins + CCC)
     # reconstruction target: 0 = the segment itself; k > 0 = the segment smoothed over time by

@@ -417,6 +417,17 @@ class Trainer:
             return 1.0
         return math.exp(-5.0 * (1.0 - self.step_count / ramp) ** 2)
 
+    def speaker_ramp(self) -> float:
+        """Factor on ``model.speaker_grad`` at the current step, in [0, 1].
+
+        With ``train.speaker_grad_ramp`` = R > 0 it is DANN's ``2 / (1 + exp(-10 t/R)) - 1``
+        over the first R steps (0 at t = 0, 0.76 at t = R/5, 0.99 at t = R/2), then 1.
+        """
+        ramp = getattr(self.cfg, "speaker_grad_ramp", 0)
+        if ramp <= 0 or self.step_count >= ramp:
+            return 1.0
+        return 2.0 / (1.0 + math.exp(-10.0 * self.step_count / ramp)) - 1.0
+
     @property
     def pretraining(self) -> bool:
         """True during the ``train.pretrain_steps`` unsupervised steps that open the run."""
@@ -548,6 +559,8 @@ class Trainer:
             rows[name], start = slice(start, start + len(x)), start + len(x)
         # (B_sup, C, n_mels, T): labelled, [aux], [strong views], [unlabelled, [siblings]]
         x_sup = torch.cat(list(blocks.values()))
+        if m.speaker_head is not None:
+            m.speaker_head.grad_scale = m.model_config.speaker_grad * self.speaker_ramp()
         with self._autocast():
             heads = self.net("supervise", x_sup)
         y_logits, n_l, k_l = heads.y_logits, len(b.x_l), len(x_l)

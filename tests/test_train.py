@@ -248,6 +248,25 @@ def test_w_adv_y_zero_drops_the_categorical_prior_from_the_encoder(tiny_low_labe
     assert torch.count_nonzero(grads[0.0]["to_z.weight"]) > 0
 
 
+def test_speaker_grad_ramp_follows_dann_and_reaches_the_configured_scale(tiny_low_labels):
+    """train.speaker_grad_ramp = R: the reversal's scale is model.speaker_grad times
+    2 / (1 + exp(-10 t / R)) - 1 at step t < R, the full scale after; 0 means no ramp."""
+    trainer = _trainer(tiny_low_labels, "mtl", speaker_grad_ramp=100)
+    head, scales = trainer.model.speaker_head, {}
+    for t in (0, 20, 50, 100, 300):
+        trainer.step_count = t
+        trainer.supervised_phase(trainer.draw_batches())
+        scales[t] = head.grad_scale
+    assert scales[0] == 0.0 and scales[100] == scales[300] == -1.0
+    assert scales[20] == pytest.approx(-(2 / (1 + math.exp(-2)) - 1))  # -0.76
+    assert -1.0 < scales[50] < scales[20] < 0.0
+    plain = _trainer(tiny_low_labels, "mtl")
+    plain.supervised_phase(plain.draw_batches())
+    assert plain.model.speaker_head.grad_scale == -1.0
+    with pytest.raises(ValueError, match="train.speaker_grad_ramp"):
+        get_config("tiny", train__speaker_grad_ramp=-5)
+
+
 def test_full_model_learns_beyond_chance(tiny):
     trainer = _trainer(tiny, "full", steps=150, eval_every=50, patience=10)
     trainer.fit()
