@@ -81,7 +81,7 @@ def encoder_gradients(trainer: Trainer, steps: int) -> tuple[dict[str, list[floa
             out = step(*args, **kwargs)
             phase = "one step" if trainer.joint_step else current["phase"]
             delta = torch.cat([(p.detach() - o).flatten() for p, o in zip(params, old)])
-            moves.setdefault(phase, []).append(delta.float().pow(2).mean().sqrt().item())
+            moves.setdefault(phase, []).append(_rms([delta]))
             last[phase] = delta
             if phase == "supervised_phase":  # the step's last update: compare the others
                 for other, d in last.items():

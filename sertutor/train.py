@@ -559,7 +559,7 @@ class Trainer:
             rows[name], start = slice(start, start + len(x)), start + len(x)
         # (B_sup, C, n_mels, T): labelled, [aux], [strong views], [unlabelled, [siblings]]
         x_sup = torch.cat(list(blocks.values()))
-        if m.speaker_head is not None:
+        if m.speaker_head is not None and getattr(cfg, "speaker_grad_ramp", 0) > 0:
             m.speaker_head.grad_scale = m.model_config.speaker_grad * self.speaker_ramp()
         with self._autocast():
             heads = self.net("supervise", x_sup)
