@@ -44,7 +44,11 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
   defaults without the categorical prior's generator loss, ``train.w_adv_y = 0``) and
   ``both_ema_joint`` (today's defaults with one optimiser step per training step,
   ``train.optimizer_steps = "per_step"``) and ``both_ema_spkramp`` (the speaker adversary's
-  scale ramped in over the 700 steps as DANN's, ``train.speaker_grad_ramp = 700``).
+  scale ramped in over the 700 steps as DANN's, ``train.speaker_grad_ramp = 700``);
+- session 19: ``both_ema_smooth95`` (today's defaults, the decoder's target smoothed over 95
+  frames, ``train.recon_smooth_frames = 95``) and ``both_ema_spkadv06`` (the speaker
+  adversary with weight 0.6) and ``both_ema_spkdec`` (today's defaults with a
+  speaker-conditioned decoder, ``model.decoder_speaker_dim = 16``).
 
 Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
 so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
@@ -192,6 +196,19 @@ SETTINGS: dict[str, dict] = {
     # session 18: the adversary's gradient scale ramped in over the run, DANN's schedule
     "both_ema_spkramp": _both(train__ema_decay=0.99, train__w_speaker=0.3,
                               model__speaker_grad=-1.0, train__speaker_grad_ramp=700),
+    # session 19: today's defaults with a decoder that reconstructs the segment smoothed over
+    # 95 frames (train.recon_smooth_frames: level and spectral balance, no syllables), the
+    # target a time-pooled code can carry; and the speaker adversary at weight 0.6, between
+    # the 0.3 of today and the 1.0 of session 17
+    "both_ema_smooth95": _both(train__ema_decay=0.99, train__w_speaker=0.3,
+                               model__speaker_grad=-1.0, train__recon_smooth_frames=95),
+    "both_ema_spkadv06": _both(train__ema_decay=0.99, train__w_speaker=0.6,
+                               model__speaker_grad=-1.0),
+    # session 19: today's defaults with a speaker-conditioned decoder (a 16-dim learnt
+    # embedding of who speaks beside [y, z], model.decoder_speaker_dim): reconstruction no
+    # longer needs the speaker in the codes the adversary asks to hide it from
+    "both_ema_spkdec": _both(train__ema_decay=0.99, train__w_speaker=0.3,
+                             model__speaker_grad=-1.0, model__decoder_speaker_dim=16),
     # session 16: class-balanced labelled batches (train.balance = "class"), the last
     # untested schedule, on today's defaults (no speaker head)
     "both_ema_nospk_balance": _both(train__ema_decay=0.99, train__w_speaker=0.0,

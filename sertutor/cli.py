@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from .config import MODEL_VARIANTS, PRESETS, get_config
+from .config import _OPTIONS, MODEL_VARIANTS, PRESETS, get_config, parse_override
 from .deps import DependencyError, torch_pair_problem
 from .storage import atomic_write_text, to_json
 
@@ -72,8 +72,34 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _add_set(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", default=[], dest="overrides",
+                   metavar="SECTION.FIELD=VALUE",
+                   help="change one field of the preset's config, e.g. --set "
+                        "train.w_speaker=0 or --set features.normalise=corpus (repeatable; "
+                        "the fields and their meaning: sertutor.config)")
+
+
+#: The fields ``sertutor experiment`` sets itself, and the option that sets them.
+_EXPERIMENT_OPTIONS = {"train.steps": "--steps", "train.seed": "--seeds",
+                       "train.label_fraction": "--fractions", "model.variant": "--models"}
+
+
+def _overrides(items: list[str], options: dict[str, str] = _OPTIONS) -> dict[str, object]:
+    """``--set`` values as get_config keywords; a field with its own option is refused."""
+    out: dict[str, object] = {}
+    for text in items:
+        key, value = parse_override(text)
+        dotted = key.replace("__", ".", 1)
+        if dotted in options:
+            raise ValueError(f"--set {text}: {dotted} has its own option, {options[dotted]}")
+        out[key] = value
+    return out
+
+
 def _add_train(p: argparse.ArgumentParser) -> None:
     _add_common(p)
+    _add_set(p)
     p.add_argument("--model", default="full", choices=MODEL_VARIANTS,
                    help="baseline (CNN), ae, aae (semi-supervised AAE), mtl (multi-task), "
                         "full (the paper's model; default), fixmatch (baseline + FixMatch-style "
@@ -115,7 +141,7 @@ def _run_train(args: argparse.Namespace) -> int:
     resolve_device(args.device)  # a bad --device is reported before any work
 
     overrides = {"model__variant": args.model, "train__label_fraction": args.label_fraction,
-                 "train__seed": args.seed}
+                 "train__seed": args.seed, **_overrides(args.overrides)}
     if args.steps is not None:
         overrides["train__steps"] = args.steps
     config = get_config(args.preset, **overrides)
@@ -176,6 +202,7 @@ def _add_experiment(p: argparse.ArgumentParser) -> None:
                    help="ablation: models x label fractions; cross-corpus: synth-emo -> "
                         "synth-field; dimensional: arousal/valence UAR and CCC")
     _add_common(p)
+    _add_set(p)
     p.add_argument("--out", type=Path, required=True, help="folder for results.json/.md")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                    help="seeds (each also picks a test fold; default: 0 1 2)")
@@ -192,7 +219,8 @@ def _run_experiment(args: argparse.Namespace) -> int:
 
     _apply_threads(0)
     kwargs = {"preset": args.preset, "seeds": args.seeds,
-              "device": str(resolve_device(args.device)), "progress": not args.quiet}
+              "device": str(resolve_device(args.device)), "progress": not args.quiet,
+              **_overrides(args.overrides, _EXPERIMENT_OPTIONS)}
     if args.models:
         kwargs["variants"] = args.models
     if args.fractions:

@@ -30,6 +30,7 @@ __all__ = [
     "Config",
     "PRESETS",
     "get_config",
+    "parse_override",
     "MODEL_VARIANTS",
     "PAPER_VARIANTS",
 ]
@@ -174,6 +175,7 @@ def _check_model(c: "ModelConfig") -> None:
     _real(s, "prior_std", c.prior_std, 0.0, low_open=True)
     _choice(s, "pooling", c.pooling)
     _real(s, "speaker_grad", c.speaker_grad, -math.inf)
+    _int(s, "decoder_speaker_dim", c.decoder_speaker_dim, 0)
 
 
 def _check_train(c: "TrainConfig") -> None:
@@ -308,6 +310,13 @@ class ModelConfig(_Checked):
     # Lempitsky 2015: h learns to hide the speaker; the default since issue #14's session 17,
     # method_study.md). Acts only when train.w_speaker > 0
     speaker_grad: float = -1.0
+    # size of a learnt speaker embedding the decoder reads beside [y, z] (a speaker-conditioned
+    # decoder, as in voice conversion's AutoVC, Qian et al. 2019): who speaks is given to the
+    # decoder, so reconstruction no longer asks the codes, and so h, for the speaker, which
+    # the speaker adversary asks h to hide. Each training speaker (auxiliary corpus and
+    # emotion corpus) gets a vector; an unknown speaker, or decode() without one, reads zeros.
+    # 0: the paper's decoder p(x|y, z)
+    decoder_speaker_dim: int = 0
 
 
 @dataclass
@@ -564,3 +573,72 @@ def get_config(preset: str | Config = "classroom", **overrides: Any) -> Config:
         raise ValueError(f"unknown model variant {cfg.model.variant!r}; "
                          f"choose one of {MODEL_VARIANTS}")
     return cfg.validate()
+
+
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Turn one command-line override ``"section.field=value"`` into a :func:`get_config` keyword.
+
+    The value is read as the type the field has in the presets: an integer, a number, a
+    boolean (``true``/``false``, ``yes``/``no``, ``1``/``0``), a string, or a comma-separated
+    tuple of integers (``model.channels=8,16,32``). Ranges and choices are checked later, by
+    :meth:`Config.validate`, which names the field.
+
+    Parameters
+    ----------
+    text : str
+        E.g. ``"train.w_speaker=0.6"`` or ``"features.normalise=corpus"``.
+
+    Returns
+    -------
+    (key, value) : tuple
+        ``key`` in get_config's ``section__field`` form, ``value`` converted.
+
+    Examples
+    --------
+    >>> parse_override("train.w_speaker=0.6")
+    ('train__w_speaker', 0.6)
+    >>> get_config("tiny", **dict([parse_override("model.channels=4,8")])).model.channels
+    (4, 8)
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"an override must be a str 'section.field=value', got {_got(text)}")
+    key, eq, raw = text.partition("=")
+    section, dot, name = key.strip().partition(".")
+    raw = raw.strip()
+    sections = {"features": FeatureConfig, "synth": SynthConfig, "model": ModelConfig,
+                "train": TrainConfig}
+    if not eq or not dot or not raw:
+        raise ValueError(f"override {text!r}: expected section.field=value, "
+                         "e.g. train.w_speaker=0.6")
+    if section not in sections:
+        raise ValueError(f"override {text!r}: unknown section {section!r}; "
+                         f"choose one of {sorted(sections)}")
+    defaults = sections[section]()
+    if name not in {f.name for f in dataclasses.fields(defaults)}:
+        known = ", ".join(f.name for f in dataclasses.fields(defaults))
+        raise ValueError(f"override {text!r}: {section} has no field {name!r}; its fields: "
+                         f"{known}")
+    like = getattr(defaults, name)
+    try:
+        if isinstance(like, bool):
+            if raw.lower() not in _TRUE + _FALSE:
+                raise ValueError
+            value: Any = raw.lower() in _TRUE
+        elif isinstance(like, int):
+            value = int(raw)
+        elif isinstance(like, float) or like is None:
+            value = None if raw.lower() == "none" else float(raw)
+        elif isinstance(like, tuple):
+            value = tuple(int(v) for v in raw.split(","))
+        else:
+            value = raw
+    except ValueError:
+        kind = "true or false" if isinstance(like, bool) else \
+            "comma-separated integers" if isinstance(like, tuple) else \
+            "an integer" if isinstance(like, int) else "a number"
+        raise ValueError(f"override {text!r}: {section}.{name} takes {kind}, got {raw!r}") \
+            from None
+    return f"{section}__{name}", value

@@ -137,14 +137,19 @@ class Batches:
         """All audio of the step, emotion corpus first: (B_all, C, n_mels, T)."""
         return torch.cat(self.x_emotion + ([self.x_a] if self.x_a is not None else []))
 
+    def field_all(self, streams: "Streams", name: str) -> torch.Tensor:
+        """One field of ``x_all``'s rows (a SegmentSet attribute): ``"mask"`` (B_all, T),
+        ``"speaker"`` (B_all,), ..."""
+        parts = [getattr(streams.labelled, name)[self.idx_l]]
+        if self.x_u is not None:
+            parts.append(getattr(streams.unlabelled, name)[self.idx_u])
+        if self.x_a is not None:
+            parts.append(getattr(streams.aux, name)[self.idx_a])
+        return torch.cat(parts)
+
     def mask_all(self, streams: "Streams") -> torch.Tensor:
         """Valid-frame masks of ``x_all``'s rows, (B_all, T)."""
-        parts = [streams.labelled.mask[self.idx_l]]
-        if self.x_u is not None:
-            parts.append(streams.unlabelled.mask[self.idx_u])
-        if self.x_a is not None:
-            parts.append(streams.aux.mask[self.idx_a])
-        return torch.cat(parts)
+        return self.field_all(streams, "mask")
 
 
 class Callback:
@@ -214,11 +219,12 @@ class _Phases(nn.Module):
 
     def forward(self, phase: str, x: torch.Tensor | None = None, *, n_emotion: int = 0,
                 z_real: torch.Tensor | None = None, z_fake: torch.Tensor | None = None,
-                y_real: torch.Tensor | None = None, y_fake: torch.Tensor | None = None):
+                y_real: torch.Tensor | None = None, y_fake: torch.Tensor | None = None,
+                speaker: torch.Tensor | None = None):
         m = self.model
-        if phase == "reconstruct":  # x -> reconstruction (B, C, n_mels, T)
+        if phase == "reconstruct":  # x [, speaker] -> reconstruction (B, C, n_mels, T)
             codes = m.encode(x)
-            return m.decode(codes.y, codes.z)
+            return m.decode(codes.y, codes.z, speaker)
         if phase == "discriminate":  # detached codes and prior samples -> D logits
             return DiscriminatorLogits(z_real=m.discriminate_z(z_real),
                                        z_fake=m.discriminate_z(z_fake),
@@ -479,15 +485,20 @@ class Trainer:
 
         The target is the segment itself, or with ``train.recon_smooth_frames`` = k > 0 the
         segment smoothed over time by a k-frame moving average
-        (:func:`sertutor.losses.smooth_time`). With ``train.recon_corrupt = "specaugment"``
-        the encoder reads a masked copy (:meth:`_masked`) and the target stays clean: a
-        denoising autoencoder (Vincent et al. 2008), the idea behind masked prediction in
-        today's self-supervised speech models.
+        (:func:`sertutor.losses.smooth_time`). A speaker-conditioned decoder
+        (``model.decoder_speaker_dim`` > 0) also reads each row's speaker. With
+        ``train.recon_corrupt = "specaugment"`` the encoder reads a masked copy
+        (:meth:`_masked`) and the target stays clean: a denoising autoencoder (Vincent et al.
+        2008), the idea behind masked prediction in today's self-supervised speech models.
         """
         x_all = b.x_all  # (B_all, C, n_mels, T): emotion corpus first, then aux
         x_in = x_all if self.cfg.recon_corrupt == "none" else self._masked(x_all)
+        # a speaker-conditioned decoder (model.decoder_speaker_dim > 0) is told who speaks
+        speaker = None
+        if self.model.model_config.decoder_speaker_dim:
+            speaker = b.field_all(self.streams, "speaker").to(self.device)  # (B_all,)
         with self._autocast():
-            recon = self.net("reconstruct", x_in)
+            recon = self.net("reconstruct", x_in, speaker=speaker)
         target = L.smooth_time(x_all, self.cfg.recon_smooth_frames)  # (B_all, C, n_mels, T)
         loss = L.reconstruction_loss(recon, target, b.mask_all(self.streams).to(self.device))
         self._update(self.phase_opts.get("reconstruction", self.opt),

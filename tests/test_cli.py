@@ -83,6 +83,36 @@ def test_experiment_writes_tables(data_env, tmp_path, capsys):
     assert "| baseline | 0.5 | 2 |" in table and "±" in table
 
 
+def test_set_changes_config_fields_and_resume_holds_them(data_env, tmp_path, capsys):
+    out = tmp_path / "set"
+    args = ["train", "--preset", "tiny", "--steps", "4", "--out", str(out), "--quiet",
+            "--device", "cpu", "--no-report", "--set", "train.w_speaker=0",
+            "--set", "model.z_dim=3", "--set", "features.normalise=corpus"]
+    assert main(args) == 0
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert config["train"]["w_speaker"] == 0.0 and config["model"]["z_dim"] == 3
+    assert config["features"]["normalise"] == "corpus"
+    capsys.readouterr()
+    # resuming with another value of a --set field is another run: refused, nothing lost
+    other = [a if a != "model.z_dim=3" else "model.z_dim=4" for a in args] + ["--resume"]
+    assert main(other) == 1
+    assert "different run" in capsys.readouterr().err
+    assert (out / "checkpoint.pt").is_file()
+    # a bad override names the field and what it takes; a field with its own option is refused
+    for bad, said in ((["--set", "train.steps=ten"], "train.steps takes an integer"),
+                      (["--set", "train.w_speker=1"], "train has no field 'w_speker'"),
+                      (["--set", "train.w_speaker=-1"], "train.w_speaker must be a number >= 0"),
+                      (["--set", "train.seed=2"], "its own option, --seed"),
+                      (["--set", "w_speaker=1"], "expected section.field=value")):
+        assert main(["train", "--preset", "tiny", "--out", str(tmp_path / "bad"), "--quiet",
+                     *bad]) == 1
+        assert said in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+    assert main(["experiment", "ablation", "--preset", "tiny", "--out", str(tmp_path / "e"),
+                 "--set", "train.label_fraction=0.5"]) == 1
+    assert "its own option, --fractions" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_torchrun_ddp_on_cpu_with_gloo(data_env, tmp_path):
     torchrun = shutil.which("torchrun")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from sertutor.config import PRESETS, Config, get_config
+from sertutor.config import PRESETS, Config, get_config, parse_override
 
 
 def test_presets_exist_and_grow():
@@ -30,6 +30,31 @@ def test_overrides_apply_and_typos_fail():
         get_config("tiny", model__variant="transformer")
     with pytest.raises(ValueError, match="unknown preset"):
         get_config("huge")
+
+
+def test_parse_override_reads_each_field_as_its_type():
+    cases = {"train.w_speaker=0.6": ("train__w_speaker", 0.6),
+             "train.steps = 50": ("train__steps", 50),
+             "train.amp=No": ("train__amp", False),
+             "train.phase_optimizers=true": ("train__phase_optimizers", True),
+             "model.channels=4,8,16": ("model__channels", (4, 8, 16)),
+             "features.f_max=none": ("features__f_max", None),
+             "features.f_max=4000": ("features__f_max", 4000.0),
+             "features.normalise=corpus": ("features__normalise", "corpus")}
+    for text, expected in cases.items():
+        key, value = parse_override(text)
+        assert (key, value) == expected and type(value) is type(expected[1]), text
+    cfg = get_config("tiny", **dict(parse_override(t) for t in cases if "steps" not in t))
+    assert cfg.model.channels == (4, 8, 16) and cfg.train.amp is False
+    for bad, said in (("train.steps=1.5", "takes an integer"), ("train.amp=maybe", "true or false"),
+                      ("model.channels=8,x", "comma-separated integers"),
+                      ("train.nope=1", "no field 'nope'"), ("trian.steps=1", "unknown section"),
+                      ("train.steps", "section.field=value"), ("steps=3", "section.field=value"),
+                      ("train.steps=", "section.field=value")):
+        with pytest.raises(ValueError, match=said):
+            parse_override(bad)
+    with pytest.raises(TypeError):
+        parse_override(("train.steps", 3))
 
 
 def test_json_round_trip():

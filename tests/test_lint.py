@@ -16,6 +16,8 @@ def test_ruff_finds_nothing():
     ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
     if not Path(ruff).exists():
         pytest.fail("ruff is not installed: pip install -e '.[test]' installs it")
+    # tutorials: ruff reads the notebooks' code cells too
     result = subprocess.run([ruff, "check", "--output-format", "concise", "sertutor", "tests",
-                             "benchmarks"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+                             "benchmarks", "tutorials"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

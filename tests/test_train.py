@@ -267,6 +267,58 @@ def test_speaker_grad_ramp_follows_dann_and_reaches_the_configured_scale(tiny_lo
         get_config("tiny", train__speaker_grad_ramp=-5)
 
 
+def test_speaker_conditioned_decoder_reads_each_rows_speaker(data_dir, monkeypatch):
+    """model.decoder_speaker_dim = d: the emotion corpus's training speakers get indices too,
+    the reconstruction phase hands the decoder every row's speaker, its embedding learns
+    (the unknown speaker's row stays zero), and the speaker head still learns only the
+    auxiliary corpus's speakers."""
+    from sertutor import losses
+
+    cfg = get_config("tiny", train__label_fraction=0.3, model__decoder_speaker_dim=8)
+    data = prepare_data(cfg, progress=False, data_dir=data_dir)
+    s, n_speakers = data.streams, len(data.label_maps.speakers)
+    assert (s.labelled.speaker >= 0).all() and (s.unlabelled.speaker >= 0).all()
+    assert (data.test.speaker == -1).all()
+    torch.manual_seed(0)
+    model = build_model(cfg, n_speakers=n_speakers)
+    assert model.decoder.speaker_embedding.weight.shape == (n_speakers + 1, 8)
+    trainer = Trainer(model, s, config=cfg, device="cpu", progress=False)
+
+    seen, forward = [], model.decoder.forward
+    monkeypatch.setattr(model.decoder, "forward",
+                        lambda y, z, speaker=None: seen.append(speaker) or forward(y, z, speaker))
+    b = trainer.draw_batches()
+    before = model.decoder.speaker_embedding.weight.detach().clone()
+    trainer.reconstruction_phase(b)
+    assert len(seen) == 1 and torch.equal(seen[0], b.field_all(s, "speaker"))
+    assert (seen[0] >= 0).all() and len(seen[0]) == len(b.x_all)
+    after = model.decoder.speaker_embedding.weight.detach()
+    moved = (after != before).any(dim=1)
+    assert moved[seen[0].unique()].all() and not after[-1].any()  # row n_speakers: unknown
+
+    targets, cross_entropy = [], losses.cross_entropy
+    monkeypatch.setattr(losses, "cross_entropy", lambda logits, target, *a, **k: (
+        targets.append(target) if logits.shape[1] == n_speakers else None)
+        or cross_entropy(logits, target, *a, **k))
+    trainer.supervised_phase(b)
+    assert torch.equal(targets[0], s.aux.speaker[b.idx_a])  # speaker_corpora = "aux"
+
+    model.eval()
+    y, z = torch.eye(4)[[0, 1]], torch.zeros(2, cfg.model.z_dim)
+    with torch.no_grad():
+        unknown = model.decode(y, z)  # no speaker: the zero embedding for every row
+        assert torch.equal(unknown, model.decode(y, z, torch.tensor([-1, n_speakers + 5])))
+        assert not torch.equal(unknown, model.decode(y, z, torch.tensor([0, 1])))
+    with pytest.raises(ValueError, match="speaker as an integer tensor of shape"):
+        model.decode(y, z, torch.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match="model.decoder_speaker_dim"):
+        get_config("tiny", model__decoder_speaker_dim=-1)
+    plain = build_model(get_config("tiny"), n_speakers=n_speakers)
+    assert plain.decoder.speaker_embedding is None
+    assert sum(p.numel() for p in plain.decoder.parameters()) \
+        < sum(p.numel() for p in model.decoder.parameters())
+
+
 def test_full_model_learns_beyond_chance(tiny):
     trainer = _trainer(tiny, "full", steps=150, eval_every=50, patience=10)
     trainer.fit()

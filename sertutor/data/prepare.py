@@ -242,9 +242,12 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
     stages.set_postfix_str("normalising and cutting segments")
     # the speaker head's classes: the auxiliary corpus's speakers, and with
     # train.speaker_corpora == "aux+emotion" also the emotion corpus's training speakers
-    # (not the validation or test ones); without an auxiliary corpus, the latter alone
+    # (not the validation or test ones); without an auxiliary corpus, the latter alone. A
+    # speaker-conditioned decoder (model.decoder_speaker_dim > 0) needs the latter too: it
+    # reconstructs their audio (the speaker head learns only the rows speaker_corpora names)
     speaker_sources = [aux_fit.manifest] if aux_fit is not None else []
-    if aux_fit is None or config.train.speaker_corpora == "aux+emotion":
+    if aux_fit is None or config.train.speaker_corpora == "aux+emotion" \
+            or config.model.decoder_speaker_dim > 0:
         speaker_sources.append(fs_fit.manifest)
     label_maps = LabelMaps.fit(pd.concat(speaker_sources, ignore_index=True))
     stats = {"emotion": NormStats.fit(fs_train_all.features)}  # all training speakers' audio

@@ -183,7 +183,7 @@ class MultiTaskAAE(nn.Module):
         self.dropout = nn.Dropout(model.dropout)
         self.latent = LatentSplit(model)
         # the autoencoder
-        self.decoder = Decoder(model, features) if self.parts.decoder else None
+        self.decoder = Decoder(model, features, n_speakers) if self.parts.decoder else None
         # the adversarial priors
         self.d_z = GaussianPriorDiscriminator(model) if self.parts.adversaries else None
         self.d_y = CategoricalPriorDiscriminator(model) if self.parts.adversaries else None
@@ -264,9 +264,14 @@ class MultiTaskAAE(nn.Module):
         y = y_logits.softmax(dim=1)  # (B, n_emotions), rows sum to 1
         return Codes(h=h, y_logits=y_logits, y=y, z=z)
 
-    def decode(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, y: torch.Tensor, z: torch.Tensor,
+               speaker: torch.Tensor | None = None) -> torch.Tensor:
         """p(x|y, z): segments from emotion codes ``y`` (B, n_emotions) and style codes
-        ``z`` (B, z_dim); returns (B, C, n_mels, T). Only for variants with a decoder."""
+        ``z`` (B, z_dim); returns (B, C, n_mels, T). Only for variants with a decoder.
+
+        A speaker-conditioned decoder (``model.decoder_speaker_dim`` > 0) also reads
+        ``speaker`` (B,), each row's index into ``LabelMaps.speakers`` (-1, or None for all
+        rows: an unknown speaker); the paper's decoder ignores it."""
         if self.decoder is None:
             raise RuntimeError(f"variant {self.variant!r} has no decoder "
                                "(use 'ae', 'aae' or 'full')")
@@ -275,9 +280,17 @@ class MultiTaskAAE(nn.Module):
                 or y.shape[1] != cfg.n_emotions or z.shape[1] != cfg.z_dim:
             raise ValueError(f"decode expects y of shape (B, {cfg.n_emotions}) and z of shape "
                              f"(B, {cfg.z_dim}), got {tuple(y.shape)} and {tuple(z.shape)}")
-        return self.decoder(y, z)
+        if speaker is not None and (not isinstance(speaker, torch.Tensor)
+                                    or speaker.shape != (y.shape[0],)
+                                    or speaker.dtype not in (torch.int32, torch.int64)):
+            raise ValueError(f"decode expects speaker as an integer tensor of shape "
+                             f"({y.shape[0]},), got "
+                             f"{getattr(speaker, 'dtype', type(speaker).__name__)} "
+                             f"{tuple(getattr(speaker, 'shape', ()))}")
+        return self.decoder(y, z, speaker)
 
-    def forward(self, x: torch.Tensor, *, reconstruct: bool = True) -> AAEOutput:
+    def forward(self, x: torch.Tensor, *, reconstruct: bool = True,
+                speaker: torch.Tensor | None = None) -> AAEOutput:
         """Run every part the variant has.
 
         Parameters
@@ -288,6 +301,8 @@ class MultiTaskAAE(nn.Module):
         reconstruct : bool
             Run the decoder too (if the variant has one). The supervised training phase skips
             it: it needs only the heads.
+        speaker : Tensor, shape (B,), long, optional
+            Each row's speaker for a speaker-conditioned decoder (:meth:`decode`).
 
         Returns
         -------
@@ -302,7 +317,7 @@ class MultiTaskAAE(nn.Module):
         h, y_logits, y, z = self.encode(x)
         out = AAEOutput(h=h, y_logits=y_logits, y=y, z=z)
         if self.decoder is not None and reconstruct:
-            out.recon = self.decoder(y, z)  # (B, C, n_mels, T)
+            out.recon = self.decode(y, z, speaker)  # (B, C, n_mels, T)
         if self.has_aux_heads:
             h_drop = self.dropout(h)
             out.speaker_logits = self.speaker_head(h_drop)  # (B, n_speakers)

@@ -9,6 +9,12 @@ shape, and one up block per encoder block doubles mel and time again::
       -> Conv3x3 to C channels (no activation)                    # (B, C, >= n_mels, >= T)
       -> crop                                                     # (B, C, n_mels, T)
 
+With ``model.decoder_speaker_dim`` = d > 0 the decoder also reads who speaks: a learnt
+embedding of the segment's speaker, (B, d), joins [y, z] before the linear layer (a
+speaker-conditioned decoder, as in AutoVC: Qian et al., "AutoVC: Zero-Shot Voice Style
+Transfer with Only Autoencoder Loss", ICML 2019). The codes then need not carry the speaker to
+reconstruct the segment, which is what the speaker adversary asks of ``h`` anyway.
+
 Upsampling by repetition followed by a 3x3 convolution is used instead of a strided transposed
 convolution, whose overlapping kernels tend to paint a checkerboard pattern into the output
 (Odena et al., "Deconvolution and Checkerboard Artifacts", Distill 2016).
@@ -54,15 +60,24 @@ class Decoder(nn.Module):
         Uses ``channels`` (mirrored), ``n_emotions`` and ``z_dim``.
     features : FeatureConfig
         Uses ``n_channels``, ``n_mels`` and ``segment_frames``: the output shape.
+    n_speakers : int
+        Speakers the embedding table knows (only with ``model.decoder_speaker_dim`` > 0); row
+        ``n_speakers`` is the zero vector read for an unknown speaker.
     """
 
-    def __init__(self, model: ModelConfig, features: FeatureConfig):
+    def __init__(self, model: ModelConfig, features: FeatureConfig, n_speakers: int = 0):
         super().__init__()
         self.out_shape = (features.n_channels, features.n_mels, features.segment_frames)
         # the encoder's last feature map, which the decoder starts from: (c_L, m_L, t_L)
         self.start_shape = feature_map_shape(model, features)
         c_last, m_last, t_last = self.start_shape
-        self.from_codes = nn.Linear(model.n_emotions + model.z_dim, c_last * m_last * t_last)
+        d_speaker = model.decoder_speaker_dim
+        self.n_speakers = int(n_speakers) if d_speaker else 0
+        # one learnt vector per known speaker, zeros (never trained) for an unknown one
+        self.speaker_embedding = nn.Embedding(self.n_speakers + 1, d_speaker,
+                                              padding_idx=self.n_speakers) if d_speaker else None
+        self.from_codes = nn.Linear(model.n_emotions + model.z_dim + d_speaker,
+                                    c_last * m_last * t_last)
         # encoder widths (16, 32, 64) -> up blocks 64->32, 32->16, 16->16, then 16 -> C
         widths_in = tuple(reversed(model.channels))  # (64, 32, 16)
         widths_out = widths_in[1:] + (model.channels[0],)  # (32, 16, 16)
@@ -71,7 +86,8 @@ class Decoder(nn.Module):
         self.to_features = nn.Conv2d(model.channels[0], features.n_channels, kernel_size=3,
                                      padding=1)
 
-    def forward(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, y: torch.Tensor, z: torch.Tensor,
+                speaker: torch.Tensor | None = None) -> torch.Tensor:
         """Decode.
 
         Parameters
@@ -80,12 +96,22 @@ class Decoder(nn.Module):
             Emotion code (softmax probabilities, or one-hot vectors to generate a chosen emotion).
         z : Tensor, shape (B, z_dim)
             Style code.
+        speaker : Tensor, shape (B,), long, optional
+            Speaker index per row (``LabelMaps.speakers``; -1 unknown). Read only by a
+            speaker-conditioned decoder, for which None means "unknown" for every row.
 
         Returns
         -------
         recon : Tensor, shape (B, C, n_mels, T)
         """
-        codes = torch.cat([y, z], dim=1)  # (B, n_emotions + z_dim)
+        codes = [y, z]
+        if self.speaker_embedding is not None:
+            if speaker is None:
+                speaker = torch.full((len(y),), -1, dtype=torch.long, device=y.device)
+            unknown = (speaker < 0) | (speaker >= self.n_speakers)
+            rows = torch.where(unknown, torch.full_like(speaker, self.n_speakers), speaker)
+            codes.append(self.speaker_embedding(rows).to(y.dtype))  # (B, d_speaker)
+        codes = torch.cat(codes, dim=1)  # (B, n_emotions + z_dim [+ d_speaker])
         x = F.leaky_relu(self.from_codes(codes), NEG_SLOPE)  # (B, c_L * m_L * t_L)
         x = x.view(x.shape[0], *self.start_shape)  # (B, c_L, m_L, t_L)
         x = self.blocks(x)  # (B, c_1, m_L * 2^L, t_L * 2^L)
