@@ -48,7 +48,8 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
 - session 19: ``both_ema_smooth95`` (today's defaults, the decoder's target smoothed over 95
   frames, ``train.recon_smooth_frames = 95``) and ``both_ema_spkadv06`` (the speaker
   adversary with weight 0.6) and ``both_ema_spkdec`` (today's defaults with a
-  speaker-conditioned decoder, ``model.decoder_speaker_dim = 16``).
+  speaker-conditioned decoder, ``model.decoder_speaker_dim = 16``), ``both_ema_spkdec1``
+  (the same with the speaker adversary's weight 1.0).
 
 Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
 so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
@@ -209,6 +210,9 @@ SETTINGS: dict[str, dict] = {
     # longer needs the speaker in the codes the adversary asks to hide it from
     "both_ema_spkdec": _both(train__ema_decay=0.99, train__w_speaker=0.3,
                              model__speaker_grad=-1.0, model__decoder_speaker_dim=16),
+    # and with the stronger adversary of session 17 (weight 1.0)
+    "both_ema_spkdec1": _both(train__ema_decay=0.99, train__w_speaker=1.0,
+                              model__speaker_grad=-1.0, model__decoder_speaker_dim=16),
     # session 16: class-balanced labelled batches (train.balance = "class"), the last
     # untested schedule, on today's defaults (no speaker head)
     "both_ema_nospk_balance": _both(train__ema_decay=0.99, train__w_speaker=0.0,
