@@ -150,8 +150,10 @@ class MultiTaskAAE(nn.Module):
     features : FeatureConfig
         Input shape: ``n_channels``, ``n_mels``, ``segment_frames``.
     n_speakers : int
-        Number of training speakers (the speaker head's classes). Needed (>= 1) only by
-        variants with auxiliary heads (``mtl``, ``full``); ignored by the others.
+        Number of training speakers (``LabelMaps.speakers``: the speaker head's classes, and
+        the rows of a speaker-conditioned decoder's embedding table). Needed (>= 1) by
+        variants with auxiliary heads (``mtl``, ``full``); otherwise read only by a decoder
+        with ``model.decoder_speaker_dim`` > 0.
 
     Examples
     --------
