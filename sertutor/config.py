@@ -430,6 +430,11 @@ class TrainConfig(_Checked):
     num_threads: int = 0  # torch CPU threads (0: sertutor chooses, see sertutor.runtime)
 
 
+#: The sections of a :class:`Config`, by attribute name.
+_SECTIONS = {"features": FeatureConfig, "synth": SynthConfig, "model": ModelConfig,
+             "train": TrainConfig}
+
+
 @dataclass
 class Config:
     """Everything one run needs: features, corpora, model and schedule."""
@@ -451,8 +456,7 @@ class Config:
         """
         if not isinstance(self.name, str):
             raise ValueError(f"config name must be a str, got {_got(self.name)}")
-        for section, kind in (("features", FeatureConfig), ("synth", SynthConfig),
-                              ("model", ModelConfig), ("train", TrainConfig)):
+        for section, kind in _SECTIONS.items():
             value = getattr(self, section)
             if not isinstance(value, kind):
                 raise ValueError(f"config section {section!r} must be a {kind.__name__}, "
@@ -472,13 +476,12 @@ class Config:
         """Inverse of :meth:`to_dict`; unknown keys raise, so a typo cannot pass silently."""
         if not isinstance(data, dict):
             raise TypeError(f"config must be a dict, got {type(data).__name__}")
-        parts = {"features": FeatureConfig, "synth": SynthConfig, "model": ModelConfig,
-                 "train": TrainConfig}
-        unknown = set(data) - set(parts) - {"name"}
+        unknown = set(data) - set(_SECTIONS) - {"name"}
         if unknown:
-            raise ValueError(f"unknown config sections {sorted(unknown)}; expected {sorted(parts)}")
+            raise ValueError(f"unknown config sections {sorted(unknown)}; "
+                             f"expected {sorted(_SECTIONS)}")
         kwargs: dict[str, Any] = {"name": data.get("name", "custom")}
-        for key, kind in parts.items():
+        for key, kind in _SECTIONS.items():
             section = dict(data.get(key, {}))
             if key in data:  # a saved config without a field was made before it existed
                 for name, value in _LEGACY_DEFAULTS.get(key, {}).items():
@@ -608,15 +611,13 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, eq, raw = text.partition("=")
     section, dot, name = key.strip().partition(".")
     raw = raw.strip()
-    sections = {"features": FeatureConfig, "synth": SynthConfig, "model": ModelConfig,
-                "train": TrainConfig}
     if not eq or not dot or not raw:
         raise ValueError(f"override {text!r}: expected section.field=value, "
                          "e.g. train.w_speaker=0.6")
-    if section not in sections:
+    if section not in _SECTIONS:
         raise ValueError(f"override {text!r}: unknown section {section!r}; "
-                         f"choose one of {sorted(sections)}")
-    defaults = sections[section]()
+                         f"choose one of {sorted(_SECTIONS)}")
+    defaults = _SECTIONS[section]()
     if name not in {f.name for f in dataclasses.fields(defaults)}:
         known = ", ".join(f.name for f in dataclasses.fields(defaults))
         raise ValueError(f"override {text!r}: {section} has no field {name!r}; its fields: "
