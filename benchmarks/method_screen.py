@@ -49,7 +49,9 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
   frames, ``train.recon_smooth_frames = 95``) and ``both_ema_spkadv06`` (the speaker
   adversary with weight 0.6) and ``both_ema_spkdec`` (today's defaults with a
   speaker-conditioned decoder, ``model.decoder_speaker_dim = 16``), ``both_ema_spkdec1``
-  (the same with the speaker adversary's weight 1.0).
+  (the same with the speaker adversary's weight 1.0);
+- session 20: ``both_ema_prosody`` (today's defaults, the decoder also rebuilding each
+  utterance's 18 prosodic descriptors, ``model.decoder_prosody = True``).
 
 Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
 so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
@@ -213,6 +215,10 @@ SETTINGS: dict[str, dict] = {
     # and with the stronger adversary of session 17 (weight 1.0)
     "both_ema_spkdec1": _both(train__ema_decay=0.99, train__w_speaker=1.0,
                               model__speaker_grad=-1.0, model__decoder_speaker_dim=16),
+    # session 20: the decoder also rebuilds each utterance's prosodic descriptors
+    # (model.decoder_prosody, sertutor.features.prosody), on today's defaults
+    "both_ema_prosody": _both(train__ema_decay=0.99, train__w_speaker=0.3,
+                              model__speaker_grad=-1.0, model__decoder_prosody=True),
     # session 16: class-balanced labelled batches (train.balance = "class"), the issue's last
     # untested schedule, on today's defaults (no speaker head)
     "both_ema_nospk_balance": _both(train__ema_decay=0.99, train__w_speaker=0.0,
@@ -319,13 +325,14 @@ def utterance_stats(fs, normaliser) -> np.ndarray:
 
 
 def utterance_split(preset: str, setting: str, *, fraction: float, fold: int,
-                    seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+                    seed: int, with_ids: bool = False) -> dict:
     """The deep models' own (fold, seed) split as utterance statistics and emotion names.
 
     Returns ``{"labelled", "unlabelled", "test", FIELD: (x, y)}``: ``x`` of shape
     (n, 2 * C * n_mels) (:func:`utterance_stats`, normalised as the setting's deep models'
     input is), ``y`` the emotion names (n,). The unlabelled rows keep their true names, for
-    the upper bound; a semi-supervised learner must not read them.
+    the upper bound; a semi-supervised learner must not read them. With ``with_ids`` also
+    ``"utt_ids"``: ``{name: (n,) utterance ids}`` of the same rows.
     """
     from sertutor.pipeline import prepare_data
     from sertutor.storage import data_dir
@@ -344,6 +351,9 @@ def utterance_split(preset: str, setting: str, *, fraction: float, fold: int,
     out["unlabelled"] = xy("unlabelled", norm) if len(fsets["unlabelled"]) else \
         (np.zeros((0, out["labelled"][0].shape[1])), np.zeros(0, str))
     out[FIELD] = xy(FIELD, data.normalisers[FIELD])
+    if with_ids:
+        out["utt_ids"] = {name: fsets[name].manifest["utt_id"].to_numpy(dtype=str)
+                          for name in ("labelled", "unlabelled", "test", FIELD)}
     return out
 
 

@@ -113,23 +113,41 @@ def paired(rows: list[dict], method: str, key: str) -> str:
             f"({g['wins']}/{g['n']})")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def split_arguments(doc: str, *, setting: str, name: str) -> argparse.ArgumentParser:
+    """The options of a benchmark over the deep models' (fold, seed) splits: ``--preset``,
+    ``--setting``, ``--fraction``, ``--folds``, ``--seeds`` and ``--name``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--preset", default="classroom")
-    parser.add_argument("--setting", default="both", choices=list(SETTINGS))
+    parser.add_argument("--setting", default=setting, choices=list(SETTINGS))
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument("--folds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    parser.add_argument("--name", default=name)
+    return parser
+
+
+def write_results(args, command: str, lines: list[str], rows: list[dict]) -> None:
+    """Write ``results/NAME.md`` (``lines``) and ``NAME.json`` (command, args, rows)
+    atomically, and print the summary."""
+    from sertutor.storage import atomic_write_text
+
+    RESULTS.mkdir(exist_ok=True)
+    atomic_write_text(RESULTS / f"{args.name}.md", "\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / f"{args.name}.json",
+                      json.dumps({"command": command, "args": vars(args), "rows": rows},
+                                 indent=1))
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = split_arguments(__doc__, setting="both", name="semi_linear")
     parser.add_argument("--threshold", type=float, default=0.8,
                         help="self-training: probability a prediction needs to become a label")
     parser.add_argument("--neighbours", type=int, default=7,
                         help="label spreading: neighbours in the k-NN graph")
-    parser.add_argument("--name", default="semi_linear")
     args = parser.parse_args()
     t0 = time.perf_counter()
     rows = run(args)
-    from sertutor.storage import atomic_write_text
-
     command = "OMP_NUM_THREADS=1 python benchmarks/semi_linear.py " + " ".join(sys.argv[1:])
     n_lab = np.mean([r["n_labelled"] for r in rows])
     n_unl = np.mean([r["n_unlabelled"] for r in rows])
@@ -152,12 +170,7 @@ def main() -> None:
         cross = "–" if m == "lr" else paired(rows, m, "cross_uar")
         lines.append(f"| {m} | {np.mean([r['uar'] for r in mine]):.3f} | {gain} | "
                      f"{np.mean([r['cross_uar'] for r in mine]):.3f} | {cross} |")
-    RESULTS.mkdir(exist_ok=True)
-    atomic_write_text(RESULTS / f"{args.name}.md", "\n".join(lines) + "\n")
-    atomic_write_text(RESULTS / f"{args.name}.json",
-                      json.dumps({"command": command, "args": vars(args), "rows": rows},
-                                 indent=1))
-    print("\n".join(lines))
+    write_results(args, command, lines, rows)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ __all__ = [
     "get_config",
     "parse_override",
     "MODEL_VARIANTS",
+    "DECODER_VARIANTS",
     "PAPER_VARIANTS",
 ]
 
@@ -40,6 +41,9 @@ PAPER_VARIANTS = ("baseline", "ae", "aae", "mtl", "full")
 #: Every model ``--model`` accepts: the paper's five, and ``fixmatch``, a modern semi-supervised
 #: comparison (the baseline CNN trained with FixMatch-style pseudo-labels, Sohn et al. 2020).
 MODEL_VARIANTS = PAPER_VARIANTS + ("fixmatch",)
+#: The variants with a decoder (``sertutor.models.VARIANT_PARTS`` agrees): the only ones that
+#: read ``model.decoder_speaker_dim`` and ``model.decoder_prosody``.
+DECODER_VARIANTS = ("ae", "aae", "full")
 
 #: The emotion classes every corpus maps onto (neutral, happy, sad, angry; see
 #: :data:`sertutor.data.manifest.EMOTIONS`): the size the emotion code y must have.
@@ -176,6 +180,7 @@ def _check_model(c: "ModelConfig") -> None:
     _choice(s, "pooling", c.pooling)
     _real(s, "speaker_grad", c.speaker_grad, -math.inf)
     _int(s, "decoder_speaker_dim", c.decoder_speaker_dim, 0)
+    _bool(s, "decoder_prosody", c.decoder_prosody)
 
 
 def _check_train(c: "TrainConfig") -> None:
@@ -188,7 +193,7 @@ def _check_train(c: "TrainConfig") -> None:
     _real(s, "weight_decay", c.weight_decay, 0.0)
     _real(s, "label_fraction", c.label_fraction, 0.0, 1.0, low_open=True)
     for name in ("w_recon", "w_adv", "w_adv_y", "w_emotion", "w_speaker", "w_gender",
-                 "w_dimensional", "w_consistency", "w_utterance"):
+                 "w_dimensional", "w_consistency", "w_utterance", "w_prosody"):
         _real(s, name, getattr(c, name), 0.0)
     _int(s, "recon_smooth_frames", c.recon_smooth_frames, 0)
     _choice(s, "recon_corrupt", c.recon_corrupt)
@@ -317,6 +322,12 @@ class ModelConfig(_Checked):
     # emotion corpus) gets a vector; an unknown speaker, or decode() without one, reads zeros.
     # 0: the paper's decoder p(x|y, z)
     decoder_speaker_dim: int = 0
+    # the decoder also reconstructs, from the same codes, each segment's utterance's 18
+    # prosodic descriptors (pitch, loudness, spectral balance, voicing, tempo; eGeMAPS-like,
+    # sertutor.features.prosody), z-scored within each speaker: a target that keeps what
+    # emotion moves and drops what was said, so the unlabelled audio teaches the codes
+    # emotion's correlates (weight train.w_prosody). False: the paper's decoder
+    decoder_prosody: bool = False
 
 
 @dataclass
@@ -330,6 +341,8 @@ class TrainConfig(_Checked):
     weight_decay: float = 1e-4  # L2 penalty of the main optimiser
     label_fraction: float = 1.0  # share of emotion-training utterances that keep their label
     w_recon: float = 1.0  # weight of the reconstruction loss
+    # weight of the prosody reconstruction loss (read only with model.decoder_prosody)
+    w_prosody: float = 1.0
     w_adv: float = 0.1  # weight of the generator (fool D_z and D_y) loss
     # share of fooling D_y (the categorical prior on the emotion codes) in the generator loss,
     # L_G = L_G(D_z) + w_adv_y L_G(D_y): 1 = the paper; 0 keeps only the Gaussian prior on z,
@@ -505,7 +518,7 @@ class Config:
 #: existed trained the paper's speaker task (a gradient scale of +1), not an adversary.
 _LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {
     "features": {"normalise": "corpus"},
-    "model": {"pooling": "flatten", "speaker_grad": 1.0},
+    "model": {"pooling": "flatten", "speaker_grad": 1.0, "decoder_prosody": False},
     "train": {"ema_decay": 0.0},
 }
 

@@ -35,8 +35,8 @@ import torch.nn.functional as F
 from .models.discriminators import sample_categorical_prior, sample_gaussian_prior
 
 __all__ = [
-    "reconstruction_loss", "discriminator_loss", "generator_loss", "cross_entropy", "ccc",
-    "ccc_loss", "discriminator_accuracy", "smooth_time", "strong_augment",
+    "reconstruction_loss", "prosody_loss", "discriminator_loss", "generator_loss",
+    "cross_entropy", "ccc", "ccc_loss", "discriminator_accuracy", "smooth_time", "strong_augment",
     "pseudo_label_loss", "utterance_agreement_loss", "sample_gaussian_prior",
     "sample_categorical_prior", "ReconstructionLoss", "DiscriminatorLoss", "GeneratorLoss",
     "CrossEntropy", "CCCLoss", "UtteranceAgreementLoss",
@@ -44,6 +44,33 @@ __all__ = [
 
 
 # ---- reconstruction -------------------------------------------------------------------------
+
+def prosody_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of predicted prosodic descriptors, over the defined ones only.
+
+    With the descriptors d (B, P) of each row's utterance, z-scored within its speaker
+    (:mod:`sertutor.features.prosody`), and m[b, p] = 1 where d[b, p] is defined (not NaN)::
+
+        L = sum_{b,p} m[b,p] (d_hat[b,p] - d[b,p])^2 / sum_{b,p} m[b,p]
+
+    An undefined descriptor (the pitch of an unvoiced utterance, a row without audio) is no
+    target; if none is defined the loss is 0.
+
+    Parameters
+    ----------
+    pred, target : Tensor, shape (B, P)
+
+    Returns
+    -------
+    Tensor, scalar float32
+    """
+    if pred.shape != target.shape or pred.ndim != 2:
+        raise ValueError(f"pred and target must both have shape (B, P), got "
+                         f"{tuple(pred.shape)} and {tuple(target.shape)}")
+    defined = torch.isfinite(target)  # (B, P)
+    error = torch.where(defined, pred.float() - target.float(), 0.0)  # (B, P)
+    return (error ** 2).sum() / defined.sum().clamp(min=1)
+
 
 def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor,
                         mask: torch.Tensor | None = None) -> torch.Tensor:

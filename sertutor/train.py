@@ -5,7 +5,8 @@ semi-supervised adversarial autoencoder (Makhzani et al., *Adversarial Autoencod
 section 5) extended with the auxiliary tasks of Latif et al. (IEEE TAC 2022, arXiv:1907.06078):
 
 1. **Reconstruction** on all audio (labelled, unlabelled, auxiliary): encoder and decoder
-   minimise the reconstruction error of the log-mel segment.
+   minimise the reconstruction error of the log-mel segment (and, with
+   ``model.decoder_prosody``, of its utterance's prosodic descriptors).
 2. **Regularisation**: the discriminators D_z (Gaussian prior on the style code z) and D_y
    (categorical prior on the emotion code y) learn to tell prior samples from codes; then the
    encoder, as generator, learns to fool them.
@@ -192,6 +193,13 @@ class GeneratorLogits(NamedTuple):
     y: torch.Tensor  # (n_emo,) D_y on q(y|x) of the emotion corpus only
 
 
+class Reconstruction(NamedTuple):
+    """What the decoder rebuilds of a batch (phase ``"reconstruct"``)."""
+
+    x: torch.Tensor  # (B, C, n_mels, T) the segments
+    prosody: torch.Tensor | None  # (B, 18) the prosodic descriptors (model.decoder_prosody)
+
+
 class HeadOutputs(NamedTuple):
     """What the ``"supervise"`` phase returns; the auxiliary outputs are None without heads."""
 
@@ -222,9 +230,11 @@ class _Phases(nn.Module):
                 y_real: torch.Tensor | None = None, y_fake: torch.Tensor | None = None,
                 speaker: torch.Tensor | None = None):
         m = self.model
-        if phase == "reconstruct":  # x [, speaker] -> reconstruction (B, C, n_mels, T)
+        if phase == "reconstruct":  # x [, speaker] -> Reconstruction: segments [, prosody]
             codes = m.encode(x)
-            return m.decode(codes.y, codes.z, speaker)
+            prosody = m.decode_prosody(codes.y, codes.z, speaker) \
+                if m.model_config.decoder_prosody else None
+            return Reconstruction(m.decode(codes.y, codes.z, speaker), prosody)
         if phase == "discriminate":  # detached codes and prior samples -> D logits
             return DiscriminatorLogits(z_real=m.discriminate_z(z_real),
                                        z_fake=m.discriminate_z(z_fake),
@@ -490,6 +500,9 @@ class Trainer:
         ``train.recon_corrupt = "specaugment"`` the encoder reads a masked copy
         (:meth:`_masked`) and the target stays clean: a denoising autoencoder (Vincent et al.
         2008), the idea behind masked prediction in today's self-supervised speech models.
+        With ``model.decoder_prosody`` the decoder also predicts each row's utterance's
+        prosodic descriptors (``SegmentSet.prosody``), weighted ``train.w_prosody``
+        (:func:`sertutor.losses.prosody_loss`).
         """
         x_all = b.x_all  # (B_all, C, n_mels, T): emotion corpus first, then aux
         x_in = x_all if self.cfg.recon_corrupt == "none" else self._masked(x_all)
@@ -500,10 +513,16 @@ class Trainer:
         with self._autocast():
             recon = self.net("reconstruct", x_in, speaker=speaker)
         target = L.smooth_time(x_all, self.cfg.recon_smooth_frames)  # (B_all, C, n_mels, T)
-        loss = L.reconstruction_loss(recon, target, b.mask_all(self.streams).to(self.device))
-        self._update(self.phase_opts.get("reconstruction", self.opt),
-                     self.rampup() * self.cfg.w_recon * loss)
-        return {"recon": loss.item()}
+        loss = L.reconstruction_loss(recon.x, target, b.mask_all(self.streams).to(self.device))
+        logs = {"recon": loss.item()}
+        total = self.rampup() * self.cfg.w_recon * loss
+        if recon.prosody is not None:  # model.decoder_prosody
+            target_p = b.field_all(self.streams, "prosody").to(self.device)  # (B_all, 18)
+            loss_p = L.prosody_loss(recon.prosody.float(), target_p)
+            total = total + self.rampup() * self.cfg.w_prosody * loss_p
+            logs["prosody"] = loss_p.item()
+        self._update(self.phase_opts.get("reconstruction", self.opt), total)
+        return logs
 
     def regularisation_phase(self, b: "Batches") -> dict[str, float]:
         """Phase 2: D_z and D_y learn prior samples from codes, then the encoder fools them.

@@ -48,14 +48,15 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..config import Config, FeatureConfig, get_config
-from ..features import NormStats, SpeakerNormStats
+from ..config import DECODER_VARIANTS, Config, FeatureConfig, get_config
+from ..features import PROSODY_NAMES, NormStats, SpeakerNormStats
 from ..runtime import release_memory
 from .cache import cache_path
 from .corpora import load_corpus
 from .extract import FeatureSet, extract_features
 from .labels import LabelMaps, speaker_keys
 from .manifest import EMOTIONS, read_manifest_csv, validate_manifest
+from .prosody import speaker_prosody
 from .segments import SegmentSet, Streams, make_segments
 from .splits import group_folds, label_subset, split_groups
 from .synth import CORPORA, write_corpus
@@ -84,11 +85,16 @@ def _corpus_features(spec: str, *, preset, features: FeatureConfig, progress: bo
 
 
 def _cut(fs: FeatureSet, normaliser, features: FeatureConfig, label_maps: LabelMaps,
-         label_mask: np.ndarray | None = None) -> SegmentSet:
-    """Step 3: normalise ``fs`` with ``normaliser`` and cut it into segments."""
+         label_mask: np.ndarray | None = None,
+         prosody: dict[str, np.ndarray] | None = None) -> SegmentSet:
+    """Step 3: normalise ``fs`` with ``normaliser`` and cut it into segments; ``prosody``
+    (``{utt_id: (18,)}``, :func:`~sertutor.data.prosody.speaker_prosody`) rides along."""
+    rows = None if prosody is None else \
+        np.stack([prosody[u] for u in fs.manifest["utt_id"].to_numpy(dtype=str)]) \
+        if len(fs) else np.zeros((0, len(PROSODY_NAMES)), np.float32)
     return make_segments(fs, stats=normaliser, frames=features.segment_frames,
                          hop=features.segment_hop, label_maps=label_maps,
-                         label_mask=label_mask)
+                         label_mask=label_mask, prosody=rows)
 
 
 def _audio_only(fs: FeatureSet) -> FeatureSet:
@@ -256,9 +262,20 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
         stats["aux"] = NormStats.fit(aux_fit.features)
         norms["aux"] = fit_normaliser(fc, stats["aux"], fs_aux)
 
+    # model.decoder_prosody: each utterance's prosodic descriptors, z-scored within its
+    # speaker (all of the speaker's audio, as the log-mels' per-speaker statistics), the
+    # decoder's second target; only the streams the trainer reads carry them
+    prosody = {}
+    if config.model.decoder_prosody and config.model.variant in DECODER_VARIANTS:
+        cache = _feature_cache(data_dir)
+        prosody["emotion"] = speaker_prosody(fs_emo_all, cache_dir=cache, progress=progress)
+        if fs_aux is not None:
+            prosody["aux"] = speaker_prosody(fs_aux, cache_dir=cache, progress=progress)
+
     def segments(fs, role, *, hide_labels: bool = False):
         return _cut(fs, norms[role], fc, label_maps,
-                    label_mask=np.zeros(len(fs), bool) if hide_labels else None)
+                    label_mask=np.zeros(len(fs), bool) if hide_labels else None,
+                    prosody=prosody.get(role))
 
     # the unlabelled stream: the training audio whose emotion label is hidden, and with
     # train.unlabelled == "train+test" the test speakers' audio with every label hidden

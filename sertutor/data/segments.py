@@ -267,6 +267,10 @@ class SegmentSet:
         0 low (<= 2.5), 1 mid, 2 high (>= 3.5); -1 when unknown.
     n_utterances : int
         Rows of the manifest the segments came from.
+    prosody : Tensor (N_seg, P), float32, optional
+        The segment's utterance's prosodic descriptors, z-scored within its speaker
+        (:mod:`sertutor.features.prosody`; NaN where undefined); None unless a decoder
+        reconstructs them (``model.decoder_prosody``).
     """
 
     x: Tensor
@@ -280,10 +284,11 @@ class SegmentSet:
     arousal_bin: Tensor
     valence_bin: Tensor
     n_utterances: int
+    prosody: Tensor | None = None
 
     def __post_init__(self):
         n = self.x.shape[0]
-        for name in SEGMENT_TENSORS:
+        for name in SEGMENT_TENSORS + (("prosody",) if self.prosody is not None else ()):
             t = getattr(self, name)
             kinds = (Tensor, SegmentFrames) if name == "x" else Tensor
             if not isinstance(t, kinds) or t.shape[0] != n:
@@ -302,7 +307,8 @@ class SegmentSet:
         if torch.device(device) == self.device:
             return self
         return SegmentSet(**{k: getattr(self, k).to(device) for k in SEGMENT_TENSORS},
-                          n_utterances=self.n_utterances)
+                          n_utterances=self.n_utterances,
+                          prosody=None if self.prosody is None else self.prosody.to(device))
 
     def subset(self, index: Tensor | np.ndarray | Sequence[int]) -> "SegmentSet":
         """The segments selected by a boolean mask (N_seg,) or an index array."""
@@ -315,7 +321,8 @@ class SegmentSet:
         fields = {k: getattr(self, k)[index] for k in SEGMENT_TENSORS if k != "x"}
         # stored segments share the frames they were cut from; a tensor is indexed
         x = self.x.select(index) if isinstance(self.x, SegmentFrames) else self.x[index]
-        return SegmentSet(x=x, **fields, n_utterances=self.n_utterances)
+        return SegmentSet(x=x, **fields, n_utterances=self.n_utterances,
+                          prosody=None if self.prosody is None else self.prosody[index])
 
 
 @dataclass
@@ -386,7 +393,8 @@ def sibling_segments(utt: Tensor, idx: Tensor, *,
 def make_segments(fs: FeatureSet, *, stats: NormStats | SpeakerNormStats,
                   frames: int | None = None,
                   hop: int | None = None, label_maps: LabelMaps | None = None,
-                  label_mask: np.ndarray | None = None) -> SegmentSet:
+                  label_mask: np.ndarray | None = None,
+                  prosody: np.ndarray | None = None) -> SegmentSet:
     """Normalise a FeatureSet and cut it into fixed-length segments with labels.
 
     Parameters
@@ -405,6 +413,9 @@ def make_segments(fs: FeatureSet, *, stats: NormStats | SpeakerNormStats,
     label_mask : numpy.ndarray of bool, shape (len(fs),), optional
         Rows whose emotion labels are kept (:func:`~sertutor.data.splits.label_subset`);
         other rows get emotion -1 and unknown arousal / valence, i.e. become unlabelled data.
+    prosody : numpy.ndarray, shape (len(fs), P), optional
+        Each utterance's prosodic descriptors (:mod:`sertutor.data.prosody`), repeated for
+        each of its segments as ``SegmentSet.prosody``.
 
     Returns
     -------
@@ -463,7 +474,7 @@ def make_segments(fs: FeatureSet, *, stats: NormStats | SpeakerNormStats,
     counts_t = torch.as_tensor(counts)  # (n,)
 
     def per_segment(values: np.ndarray) -> Tensor:  # (n,) -> (N_seg,)
-        return torch.repeat_interleave(torch.from_numpy(values), counts_t)
+        return torch.repeat_interleave(torch.from_numpy(values), counts_t, dim=0)
 
     return SegmentSet(
         x=SegmentFrames(torch.from_numpy(store), torch.from_numpy(starts), frames),
@@ -477,4 +488,14 @@ def make_segments(fs: FeatureSet, *, stats: NormStats | SpeakerNormStats,
         arousal_bin=per_segment(dimension_bins(arousal)),
         valence_bin=per_segment(dimension_bins(valence)),
         n_utterances=n,
+        prosody=None if prosody is None else per_segment(_prosody_rows(prosody, n)),
     )
+
+
+def _prosody_rows(prosody: np.ndarray, n: int) -> np.ndarray:
+    """``prosody`` checked: float32 of shape (n, P)."""
+    prosody = np.asarray(prosody, dtype=np.float32)
+    if prosody.ndim != 2 or len(prosody) != n:
+        raise ValueError(f"prosody must have shape ({n}, P), one row per utterance, got "
+                         f"{prosody.shape}")
+    return prosody

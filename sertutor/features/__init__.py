@@ -23,6 +23,11 @@ them as buffers. One module per concern:
                                       the mel filterbank by least squares, and
                                       reconstruct the phase with Griffin-Lim; the widgets
                                       play what a decoder generates this way.
+:mod:`~sertutor.features.prosody`     :func:`prosody_descriptors`: 18 eGeMAPS-like
+                                      numbers per utterance (pitch, loudness, spectral
+                                      balance, voicing, tempo) with librosa;
+                                      :func:`standardise_by_speaker`. A decoder target
+                                      (``model.decoder_prosody``).
 ====================================  ===================================================
 
 In the order a corpus goes through them::
@@ -48,6 +53,7 @@ from .inverse import LogMelToAudio, log_mel_to_audio
 from .logmel import (AMIN, DELTA_WIN, FEATURE_VERSION, MEL_NORM, MEL_SCALE, PAD_MODE, LogMel,
                      deltas, log_mel, log_mel_librosa, n_frames)
 from .normalise import NormStats, SpeakerNormStats, utterance_stats
+from .prosody import PROSODY_NAMES, prosody_descriptors, standardise_by_speaker
 from .segments import n_segments, segment, segment_layout
 
 __all__ = [
@@ -69,4 +75,5 @@ __all__ = [
     "n_segments", "segment_layout",
     "LogMelToAudio",
     "log_mel_to_audio",
+    "PROSODY_NAMES", "prosody_descriptors", "standardise_by_speaker",
 ]

@@ -45,7 +45,7 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 
-from ..config import MODEL_VARIANTS, Config, FeatureConfig, ModelConfig
+from ..config import DECODER_VARIANTS, MODEL_VARIANTS, Config, FeatureConfig, ModelConfig
 from .decoder import Decoder
 from .discriminators import CategoricalPriorDiscriminator, GaussianPriorDiscriminator
 from .encoder import Encoder, LatentSplit
@@ -75,6 +75,7 @@ VARIANT_PARTS: dict[str, VariantParts] = {
                              consistency=True),
 }
 assert tuple(VARIANT_PARTS) == MODEL_VARIANTS
+assert DECODER_VARIANTS == tuple(v for v, parts in VARIANT_PARTS.items() if parts.decoder)
 
 
 class Codes(NamedTuple):
@@ -277,6 +278,22 @@ class MultiTaskAAE(nn.Module):
         if self.decoder is None:
             raise RuntimeError(f"variant {self.variant!r} has no decoder "
                                "(use 'ae', 'aae' or 'full')")
+        self._check_codes(y, z, speaker)
+        return self.decoder(y, z, speaker)
+
+    def decode_prosody(self, y: torch.Tensor, z: torch.Tensor,
+                       speaker: torch.Tensor | None = None) -> torch.Tensor:
+        """The utterance's prosodic descriptors (B, 18) predicted from the codes, as
+        :meth:`decode` takes them (``model.decoder_prosody``: raises without it)."""
+        if self.decoder is None or self.decoder.to_prosody is None:
+            raise RuntimeError(f"variant {self.variant!r} with model.decoder_prosody="
+                               f"{self.model_config.decoder_prosody} reconstructs no prosody")
+        self._check_codes(y, z, speaker)
+        return self.decoder.prosody(y, z, speaker)
+
+    def _check_codes(self, y: torch.Tensor, z: torch.Tensor,
+                     speaker: torch.Tensor | None) -> None:
+        """Raise ValueError unless y is (B, n_emotions), z (B, z_dim), speaker None or (B,)."""
         cfg = self.model_config
         if y.ndim != 2 or z.ndim != 2 or y.shape[0] != z.shape[0] \
                 or y.shape[1] != cfg.n_emotions or z.shape[1] != cfg.z_dim:
@@ -289,7 +306,6 @@ class MultiTaskAAE(nn.Module):
                              f"({y.shape[0]},), got "
                              f"{getattr(speaker, 'dtype', type(speaker).__name__)} "
                              f"{tuple(getattr(speaker, 'shape', ()))}")
-        return self.decoder(y, z, speaker)
 
     def forward(self, x: torch.Tensor, *, reconstruct: bool = True,
                 speaker: torch.Tensor | None = None) -> AAEOutput:

@@ -15,6 +15,13 @@ speaker-conditioned decoder, as in AutoVC: Qian et al., "AutoVC: Zero-Shot Voice
 Transfer with Only Autoencoder Loss", ICML 2019). The codes then need not carry the speaker to
 reconstruct the segment, which is what the speaker adversary asks of ``h`` anyway.
 
+With ``model.decoder_prosody`` the decoder also predicts, linearly from the same codes, the
+utterance's 18 prosodic descriptors (:mod:`sertutor.features.prosody`: pitch, loudness,
+spectral balance, voicing, tempo, z-scored within the speaker), :meth:`Decoder.prosody`. A
+1 s log-mel segment is mostly what was said, which an 8-dimensional ``z`` and a 4-way ``y``
+cannot carry; the descriptors are what emotion moves, so rebuilding them asks the codes for
+emotion's correlates on every segment, labelled or not.
+
 Upsampling by repetition followed by a 3x3 convolution is used instead of a strided transposed
 convolution, whose overlapping kernels tend to paint a checkerboard pattern into the output
 (Odena et al., "Deconvolution and Checkerboard Artifacts", Distill 2016).
@@ -34,6 +41,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..config import FeatureConfig, ModelConfig
+from ..features.prosody import PROSODY_NAMES
 from .encoder import NEG_SLOPE, feature_map_shape
 
 __all__ = ["UpBlock", "Decoder"]
@@ -76,8 +84,11 @@ class Decoder(nn.Module):
         # one learnt vector per known speaker, zeros (never trained) for an unknown one
         self.speaker_embedding = nn.Embedding(self.n_speakers + 1, d_speaker,
                                               padding_idx=self.n_speakers) if d_speaker else None
-        self.from_codes = nn.Linear(model.n_emotions + model.z_dim + d_speaker,
-                                    c_last * m_last * t_last)
+        n_codes = model.n_emotions + model.z_dim + d_speaker
+        self.from_codes = nn.Linear(n_codes, c_last * m_last * t_last)
+        # model.decoder_prosody: the utterance's prosodic descriptors, linear in the codes
+        self.to_prosody = nn.Linear(n_codes, len(PROSODY_NAMES)) \
+            if model.decoder_prosody else None
         # encoder widths (16, 32, 64) -> up blocks 64->32, 32->16, 16->16, then 16 -> C
         widths_in = tuple(reversed(model.channels))  # (64, 32, 16)
         widths_out = widths_in[1:] + (model.channels[0],)  # (32, 16, 16)
@@ -104,6 +115,26 @@ class Decoder(nn.Module):
         -------
         recon : Tensor, shape (B, C, n_mels, T)
         """
+        codes = self._codes(y, z, speaker)  # (B, n_emotions + z_dim [+ d_speaker])
+        x = F.leaky_relu(self.from_codes(codes), NEG_SLOPE)  # (B, c_L * m_L * t_L)
+        x = x.view(x.shape[0], *self.start_shape)  # (B, c_L, m_L, t_L)
+        x = self.blocks(x)  # (B, c_1, m_L * 2^L, t_L * 2^L)
+        x = self.to_features(x)  # (B, C, m_L * 2^L, t_L * 2^L), each >= (n_mels, T)
+        _, n_mels, n_frames = self.out_shape
+        return x[:, :, :n_mels, :n_frames]  # (B, C, n_mels, T): crop the rounding-up
+
+    def prosody(self, y: torch.Tensor, z: torch.Tensor,
+                speaker: torch.Tensor | None = None) -> torch.Tensor:
+        """The prosodic descriptors (B, 18) the codes predict (``model.decoder_prosody``;
+        arguments as :meth:`forward`)."""
+        if self.to_prosody is None:
+            raise RuntimeError("this decoder does not reconstruct prosody "
+                               "(model.decoder_prosody is off)")
+        return self.to_prosody(self._codes(y, z, speaker))  # (B, 18)
+
+    def _codes(self, y: torch.Tensor, z: torch.Tensor,
+               speaker: torch.Tensor | None) -> torch.Tensor:
+        """[y, z] and, for a speaker-conditioned decoder, each row's speaker vector."""
         codes = [y, z]
         if self.speaker_embedding is not None:
             if speaker is None:
@@ -111,10 +142,4 @@ class Decoder(nn.Module):
             unknown = (speaker < 0) | (speaker >= self.n_speakers)
             rows = torch.where(unknown, torch.full_like(speaker, self.n_speakers), speaker)
             codes.append(self.speaker_embedding(rows).to(y.dtype))  # (B, d_speaker)
-        codes = torch.cat(codes, dim=1)  # (B, n_emotions + z_dim [+ d_speaker])
-        x = F.leaky_relu(self.from_codes(codes), NEG_SLOPE)  # (B, c_L * m_L * t_L)
-        x = x.view(x.shape[0], *self.start_shape)  # (B, c_L, m_L, t_L)
-        x = self.blocks(x)  # (B, c_1, m_L * 2^L, t_L * 2^L)
-        x = self.to_features(x)  # (B, C, m_L * 2^L, t_L * 2^L), each >= (n_mels, T)
-        _, n_mels, n_frames = self.out_shape
-        return x[:, :, :n_mels, :n_frames]  # (B, C, n_mels, T): crop the rounding-up
+        return torch.cat(codes, dim=1)  # (B, n_emotions + z_dim [+ d_speaker])
