@@ -515,7 +515,8 @@ class Config:
 #: with a flattening encoder, and must be rebuilt and fed that way. It then made a moving
 #: average of the weights the default; a run saved without ``ema_decay`` trained without one
 #: (resuming it must not start averaging half-way). A config saved before ``speaker_grad``
-#: existed trained the paper's speaker task (a gradient scale of +1), not an adversary.
+#: existed trained the paper's speaker task (a gradient scale of +1), not an adversary; one
+#: saved before ``decoder_prosody`` had the paper's decoder.
 _LEGACY_DEFAULTS: dict[str, dict[str, Any]] = {
     "features": {"normalise": "corpus"},
     "model": {"pooling": "flatten", "speaker_grad": 1.0, "decoder_prosody": False},

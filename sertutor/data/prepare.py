@@ -89,9 +89,11 @@ def _cut(fs: FeatureSet, normaliser, features: FeatureConfig, label_maps: LabelM
          prosody: dict[str, np.ndarray] | None = None) -> SegmentSet:
     """Step 3: normalise ``fs`` with ``normaliser`` and cut it into segments; ``prosody``
     (``{utt_id: (18,)}``, :func:`~sertutor.data.prosody.speaker_prosody`) rides along."""
-    rows = None if prosody is None else \
-        np.stack([prosody[u] for u in fs.manifest["utt_id"].to_numpy(dtype=str)]) \
-        if len(fs) else np.zeros((0, len(PROSODY_NAMES)), np.float32)
+    rows = None  # (len(fs), 18): each utterance's descriptors
+    if prosody is not None:
+        ids = fs.manifest["utt_id"].to_numpy(dtype=str)
+        rows = np.stack([prosody[u] for u in ids]) if len(ids) else \
+            np.zeros((0, len(PROSODY_NAMES)), np.float32)
     return make_segments(fs, stats=normaliser, frames=features.segment_frames,
                          hop=features.segment_hop, label_maps=label_maps,
                          label_mask=label_mask, prosody=rows)

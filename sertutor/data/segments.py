@@ -473,7 +473,7 @@ def make_segments(fs: FeatureSet, *, stats: NormStats | SpeakerNormStats,
         column, row = column + span, row + count
     counts_t = torch.as_tensor(counts)  # (n,)
 
-    def per_segment(values: np.ndarray) -> Tensor:  # (n,) -> (N_seg,)
+    def per_segment(values: np.ndarray) -> Tensor:  # (n, ...) -> (N_seg, ...)
         return torch.repeat_interleave(torch.from_numpy(values), counts_t, dim=0)
 
     return SegmentSet(
