@@ -18,8 +18,8 @@ from tqdm.auto import tqdm
 
 from ..audio import AudioError
 from ..features.prosody import PROSODY_NAMES, prosody_descriptors, standardise_by_speaker
-from ..storage import atomic_write, data_dir
-from .cache import cache_key, corpus_name
+from ..storage import atomic_write
+from .cache import cache_key, cache_path_for_key, corpus_name
 from .extract import FeatureSet, _waveform
 from .labels import speaker_keys
 
@@ -30,9 +30,10 @@ PROSODY_VERSION = 1
 
 
 def _cache_file(fs: FeatureSet, cache_dir: str | os.PathLike | None) -> tuple[Path, str]:
+    """Where the descriptors of ``fs`` are cached (beside its log-mels), and their key."""
     key = f"{cache_key(fs.manifest, fs.config)}-p{PROSODY_VERSION}"
-    folder = Path(cache_dir) if cache_dir is not None else data_dir() / "features"
-    return folder / f"prosody-{corpus_name(fs.manifest)}-{key}.npz", key
+    path = cache_path_for_key(fs.manifest, key, cache_dir)  # <folder>/<corpus>-<key>.npz
+    return path.with_name(f"prosody-{path.name}"), key
 
 
 def _read(path: Path, key: str, ids: np.ndarray) -> np.ndarray | None:
