@@ -231,9 +231,13 @@ SETTINGS: dict[str, dict] = {
 # it 0: each setting keeps that weight unless it names its own (so `both_ema` keeps its
 # rows' meaning). Sessions 5-16 sent the speaker head's gradient into h unchanged
 # (model.speaker_grad = 1) until session 17 made the head an adversary (-1) and put its
-# weight back to 0.3: `both_ema_spkadv` is today's defaults for every model.
+# weight back to 0.3: `both_ema_spkadv` is today's defaults for every model but the
+# decoder's targets. Sessions 5-20 trained the paper's decoder (log-mels only) until session
+# 21 made the prosody target the default (model.decoder_prosody = True): `both_ema_prosody`
+# is today's defaults, and every other setting keeps the paper's decoder.
 #: Fields every setting pins to the value its rows were trained with (a pin is no change).
-PINNED = {"train__ema_decay": 0.0, "train__w_speaker": 0.3, "model__speaker_grad": 1.0}
+PINNED = {"train__ema_decay": 0.0, "train__w_speaker": 0.3, "model__speaker_grad": 1.0,
+          "model__decoder_prosody": False}
 for _overrides in SETTINGS.values():
     for _key, _value in PINNED.items():
         _overrides.setdefault(_key, _value)
@@ -248,7 +252,7 @@ def arm_name(model: str, setting: str) -> str:
 
 #: Overrides that change only the decoder: a model without one would repeat another arm.
 DECODER_ONLY = {"train__recon_smooth_frames", "train__w_recon", "model__z_dim",
-                "train__recon_corrupt",
+                "train__recon_corrupt", "model__decoder_prosody",
                 "train__pretrain_steps"}  # pre-training: the models with a decoder only
 #: Overrides that change only the unlabelled stream or the losses on it, which the baseline
 #: and mtl never draw.

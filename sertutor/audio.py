@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .storage import atomic_write
 
-__all__ = ["AudioError", "load_audio", "check_waveform", "write_wav", "SAMPLE_RATE"]
+__all__ = ["AudioError", "load_audio", "check_waveform", "write_wav", "SAMPLE_RATE",
+           "has_audio", "row_waveform"]
 
 SAMPLE_RATE = 16000  # the pipeline's sample rate, Hz
 MIN_SAMPLES = 400  # one 25 ms analysis window at 16 kHz: shorter audio gives no frame
@@ -116,6 +118,28 @@ def load_audio(path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
 
         audio = librosa.resample(audio, orig_sr=int(rate), target_sr=sample_rate)
     return check_waveform(audio, source=str(path), min_samples=min_samples)
+
+
+def has_audio(value: Any) -> bool:
+    """Whether a manifest's ``audio`` cell holds samples (not None / NaN)."""
+    return value is not None and not (isinstance(value, float) and np.isnan(value))
+
+
+def row_waveform(audio: Any, path: str, *, utt_id: str = "",
+                 sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """One manifest row's audio as float32 at ``sample_rate``: its in-memory ``audio`` cell
+    (16 kHz samples, resampled if needed) when it has one, else its file; raises
+    :class:`AudioError` naming the file (or the utterance)."""
+    if has_audio(audio):
+        source = path or f"{utt_id} (in-memory audio)"
+        y = check_waveform(audio, source=source)
+        if sample_rate != SAMPLE_RATE:
+            import librosa  # about a second to import: only when resampling
+
+            y = librosa.resample(y, orig_sr=SAMPLE_RATE, target_sr=sample_rate)
+            y = check_waveform(y, source=source)
+        return y
+    return load_audio(path, sample_rate=sample_rate)
 
 
 def write_wav(path: str | os.PathLike, audio: np.ndarray, *,

@@ -50,8 +50,9 @@ def _add_synth(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true",
                    help="regenerate even if the corpus is already on disk")
     p.add_argument("--features", action="store_true",
-                   help="also extract and cache the log-mel features (what a lab machine "
-                        "needs before class)")
+                   help="also extract and cache the log-mel features, and the prosodic "
+                        "descriptors the preset's decoder reads (what a lab machine needs "
+                        "before class)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -384,6 +385,8 @@ def _run_tutorials(args: argparse.Namespace) -> int:
                       + ("" if r["w_speaker"] is None else f", speaker weight {r['w_speaker']:g}")
                       + ("" if r["speaker_grad"] is None
                          else f", speaker gradient {r['speaker_grad']:g}")
+                      + ("" if r["decoder_prosody"] is None
+                         else f", prosody target {'on' if r['decoder_prosody'] else 'off'}")
                       + f": gain {r['gain']:+.3f} (se {r['gain_se']:.3f}), "
                       f"{r['wins']} wins of {r['pairs']} pair(s), {r['students']} student(s)")
             print(f"-> {table}, {pairs}")

@@ -13,7 +13,7 @@ threads    CPU threads sertutor will use, and the CPU budget it found (cores,
            affinity, container quota)
 memory     memory available to this process (and its container)
 data dir   where corpora, caches and runs go, and whether it is writable
-corpora    which embedded classroom corpora and feature caches are ready
+corpora    which embedded classroom corpora and their feature (and prosody) caches are ready
 pretrained the shipped model loads and re-scores to its recorded UAR
 jupyter    JupyterLab, ipywidgets and its front end (jupyterlab_widgets) match
 ========== =======================================================================
@@ -158,11 +158,15 @@ CLASSROOM_CORPORA = ("synth-emo", "synth-aux", "synth-field")
 
 
 def corpus_status(preset: str = "classroom") -> dict[str, tuple[bool, bool]]:
-    """``{corpus: (generated, features cached)}`` for the embedded corpora of a preset."""
+    """``{corpus: (generated, caches ready)}`` for the embedded corpora of a preset: the
+    feature cache, and for the corpora a run trains on the prosodic descriptors too when the
+    preset's decoder reads them."""
     # deferred: the doctor checks the torch pair before anything imports torch
     from .config import get_config
     from .data import load_corpus
     from .data.dataset import cache_path
+    from .data.prepare import TRAINING_CORPORA, uses_prosody
+    from .data.prosody import prosody_cache_path
     from .data.synth import corpus_dir
 
     config = get_config(preset)
@@ -172,8 +176,10 @@ def corpus_status(preset: str = "classroom") -> dict[str, tuple[bool, bool]]:
         cached = False
         if manifest_path.is_file():
             try:
-                cached = cache_path(load_corpus(f"{name}@{preset}"),
-                                    config.features).is_file()
+                manifest = load_corpus(f"{name}@{preset}")
+                cached = cache_path(manifest, config.features).is_file() and (
+                    name not in TRAINING_CORPORA or not uses_prosody(config)
+                    or prosody_cache_path(manifest, config.features)[0].is_file())
             except (OSError, ValueError):
                 cached = False
         status[name] = (manifest_path.is_file(), cached)
@@ -184,7 +190,7 @@ def check_corpora() -> Check:
     status = corpus_status()
     missing = [n for n, (gen, _) in status.items() if not gen]
     uncached = [n for n, (gen, cached) in status.items() if gen and not cached]
-    parts = [f"{n}: {'ready' if gen and c else 'no feature cache' if gen else 'not generated'}"
+    parts = [f"{n}: {'ready' if gen and c else 'caches missing' if gen else 'not generated'}"
              for n, (gen, c) in status.items()]
     if missing or uncached:
         return Check("corpora", WARN, "; ".join(parts),

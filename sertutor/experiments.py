@@ -204,9 +204,10 @@ def paired_run(fold: int = 0, seed: int = 0, *, fraction: float = 0.1,
     -------
     dict
         ``experiment`` (:data:`CLASS_PAIR`), ``fold``, ``seed``, ``fraction``, ``steps``,
-        ``preset``, ``ema_decay``, ``w_speaker`` and ``speaker_grad`` (the weight average,
-        the speaker head's weight and the scale of its gradient into h both runs used: pairs
-        trained with others are not pooled with these),
+        ``preset``, ``ema_decay``, ``w_speaker``, ``speaker_grad`` and ``decoder_prosody``
+        (the weight average, the speaker head's weight, the scale of its gradient into h and
+        whether the decoder rebuilt prosody, in both runs: pairs trained with others are not
+        pooled with these),
         ``emotion_corpus``, ``aux_corpus``,
         ``reference`` and ``variant`` (the two variants), ``<variant>_uar``,
         ``<variant>_wa`` and ``<variant>_seconds`` of each, and ``gain`` (variant UAR minus
@@ -236,6 +237,7 @@ def paired_run(fold: int = 0, seed: int = 0, *, fraction: float = 0.1,
         "fraction": float(fraction), "steps": int(base.train.steps), "preset": base.name,
         "ema_decay": float(base.train.ema_decay), "w_speaker": float(base.train.w_speaker),
         "speaker_grad": float(base.model.speaker_grad),
+        "decoder_prosody": bool(base.model.decoder_prosody),
         "emotion_corpus": emotion_corpus,
         "aux_corpus": aux_corpus,
         "reference": variants[0], "variant": variants[1]}

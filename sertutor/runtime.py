@@ -49,6 +49,7 @@ __all__ = [
     "explicit_thread_request",
     "choose_num_threads",
     "apply_num_threads",
+    "choose_num_workers",
     "ThreadGovernor",
     "memory_available_bytes",
     "rss_bytes",
@@ -289,6 +290,18 @@ def choose_num_threads(*, budget: int, others_busy: float | None = 0.0,
 _applied: int | None = None
 
 
+def _cpu_count_for(config_threads: int, *, useful: int | None, measure: bool) -> tuple[int, str]:
+    """The user's explicit count, or the CPU budget less other processes' load; and why."""
+    explicit = explicit_thread_request(config_threads)
+    if explicit is not None:
+        return explicit
+    budget = cpu_budget()
+    busy = sample_others_busy() if measure and budget.cpus > 1 else 0.0
+    n = choose_num_threads(budget=budget.cpus, others_busy=busy, useful=useful)
+    return n, f"auto: {budget.cpus} usable CPU(s)" + (
+        f", others busy {busy:.1f} cores" if busy else "")
+
+
 def apply_num_threads(config_threads: int = 0, *, useful: int | None = None,
                       measure: bool = True) -> tuple[int, str]:
     """Set torch's intra-op thread count; return it and why it was chosen.
@@ -301,21 +314,32 @@ def apply_num_threads(config_threads: int = 0, *, useful: int | None = None,
     global _applied
     import torch
 
-    explicit = explicit_thread_request(config_threads)
-    if explicit is not None:
-        n, why = explicit
-    elif _applied is not None and torch.get_num_threads() != _applied:
+    if explicit_thread_request(config_threads) is None and _applied is not None \
+            and torch.get_num_threads() != _applied:
         return torch.get_num_threads(), "torch.set_num_threads"
-    else:
-        budget = cpu_budget()
-        busy = sample_others_busy() if measure and budget.cpus > 1 else 0.0
-        n = choose_num_threads(budget=budget.cpus, others_busy=busy, useful=useful)
-        why = f"auto: {budget.cpus} usable CPU(s)" + (
-            f", others busy {busy:.1f} cores" if busy else "")
+    n, why = _cpu_count_for(config_threads, useful=useful, measure=measure)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     _applied = n
     return n, why
+
+
+def choose_num_workers(*, tasks: int, min_tasks_per_worker: int = 1,
+                       measure: bool = True) -> tuple[int, str]:
+    """How many worker processes a CPU-bound job of ``tasks`` independent pieces should use.
+
+    The same rule as torch's thread count (:func:`apply_num_threads`): an explicit
+    ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` is taken as the user's budget (a one-thread
+    sweep stays one process); otherwise the CPU budget less the cores other processes keep
+    busy. Never more workers than ``tasks // min_tasks_per_worker``, at least 1.
+
+    Returns
+    -------
+    (int, str)
+        The worker count and why it was chosen.
+    """
+    n, why = _cpu_count_for(0, useful=None, measure=measure)
+    return max(1, min(n, int(tasks) // max(1, int(min_tasks_per_worker)))), why
 
 
 class ThreadGovernor:

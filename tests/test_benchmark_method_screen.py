@@ -43,18 +43,24 @@ def test_other_features_never_borrow_a_reference():
 
 def test_settings_pin_the_defaults_their_rows_were_trained_with():
     # the preset's defaults moved (weight average in session 13, no speaker head in 15, a
-    # speaker adversary in 17): each setting names all three, so a recorded row keeps its
-    # meaning whatever today's defaults are
+    # speaker adversary in 17, the prosody target in 21): each setting names all four, so a
+    # recorded row keeps its meaning whatever today's defaults are
     for name, overrides in method_screen.SETTINGS.items():
-        assert {"train__ema_decay", "train__w_speaker", "model__speaker_grad"} <= set(overrides), \
-            name
+        assert {"train__ema_decay", "train__w_speaker", "model__speaker_grad",
+                "model__decoder_prosody"} <= set(overrides), name
     assert method_screen.SETTINGS["both_ema"]["train__w_speaker"] == 0.3
     assert method_screen.SETTINGS["both_ema"]["model__speaker_grad"] == 1.0
     assert method_screen.SETTINGS["both_ema_nospk"]["train__w_speaker"] == 0.0
-    # `both_ema_spkadv` is today's classroom defaults: its overrides change nothing
+    assert method_screen.SETTINGS["both_ema_spkadv"]["model__decoder_prosody"] is False
+    # `both_ema_prosody` is today's classroom defaults: its overrides change nothing
     from sertutor.config import get_config
-    assert get_config("classroom", **method_screen.SETTINGS["both_ema_spkadv"]) \
+    assert get_config("classroom", **method_screen.SETTINGS["both_ema_prosody"]) \
         == get_config("classroom")
+    assert get_config("classroom", **method_screen.SETTINGS["both_ema_spkadv"]) \
+        != get_config("classroom")
+    # the prosody target is the decoder's: no new arm for the models without one
+    assert method_screen._repeats_another_arm("mtl", "both_ema_prosody")
+    assert not method_screen._repeats_another_arm("aae", "both_ema_prosody")
     assert get_config("classroom", **method_screen.SETTINGS["both_ema"]) \
         != get_config("classroom")
     # a pin is no change: the baseline runs under `both_ema`; a setting that only drops the

@@ -11,8 +11,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import prosody_linear  # noqa: E402  (benchmarks/prosody_linear.py)
 
-from sertutor.data import prosody as data_prosody  # noqa: E402
 from sertutor.features import PROSODY_NAMES  # noqa: E402
+from sertutor.features import prosody as features_prosody  # noqa: E402
 
 
 def _level(y, *, sample_rate):
@@ -23,7 +23,7 @@ def _level(y, *, sample_rate):
 
 def test_each_feature_set_is_scored_on_the_same_split(tmp_path, monkeypatch):
     monkeypatch.setenv("SERTUTOR_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(data_prosody, "prosody_descriptors", _level)
+    monkeypatch.setattr(features_prosody, "prosody_descriptors", _level)
     args = Namespace(preset="tiny", setting="both_ema", fraction=0.3, folds=[0], seeds=[0])
     rows = prosody_linear.run(args)
     assert sorted((r["feature"], r["train"]) for r in rows) == sorted(

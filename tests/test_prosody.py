@@ -12,6 +12,7 @@ from sertutor import losses
 from sertutor.audio import AudioError
 from sertutor.config import get_config
 from sertutor.data import prosody as data_prosody
+from sertutor.features import prosody as features_prosody
 from sertutor.data.extract import FeatureSet
 from sertutor.features import PROSODY_NAMES, prosody_descriptors, standardise_by_speaker
 from sertutor.pipeline import build_model, prepare_data
@@ -97,7 +98,7 @@ def test_corpus_prosody_is_cached_and_skips_unreadable_rows(tmp_path, monkeypatc
     def fail(*args, **kwargs):
         raise AssertionError("computed again instead of read from the cache")
 
-    monkeypatch.setattr(data_prosody, "prosody_descriptors", fail)
+    monkeypatch.setattr(features_prosody, "prosody_descriptors", fail)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_array_equal(data_prosody.corpus_prosody(fs, cache_dir=tmp_path),
@@ -108,6 +109,24 @@ def test_corpus_prosody_is_cached_and_skips_unreadable_rows(tmp_path, monkeypatc
     next(tmp_path.glob("prosody-toy-*.npz")).write_bytes(b"not a zip file")
     with pytest.raises(AssertionError, match="computed again"):
         data_prosody.corpus_prosody(fs, cache_dir=tmp_path)
+
+
+def test_worker_processes_give_the_same_descriptors_in_the_same_order(tmp_path):
+    """Two spawned workers (what Binder's two cores get) return each row's own descriptors,
+    and an unreadable row is still reported, not fatal."""
+    bad = _voice(150, 0.3)
+    bad[10] = np.inf
+    audio = [_voice(f0, 0.4, seconds=0.8) for f0 in (110, 160, 220)] + [bad] \
+        + [_voice(f0, 0.4, seconds=0.8) for f0 in (130, 260)]
+    fs = _feature_set(audio)
+    with pytest.warns(UserWarning, match="1 of 6 utterances unreadable"):
+        serial = data_prosody.corpus_prosody(fs, cache_dir=tmp_path / "one", workers=1)
+    with pytest.warns(UserWarning, match="1 of 6 utterances unreadable"):
+        parallel = data_prosody.corpus_prosody(fs, cache_dir=tmp_path / "two", workers=2)
+    np.testing.assert_array_equal(parallel, serial)
+    assert np.isnan(parallel[3]).all()
+    f0 = parallel[[0, 1, 2, 4, 5], COL["f0_mean"]]
+    assert list(np.argsort(f0)) == [0, 3, 1, 2, 4]  # 110 < 130 < 160 < 220 < 260 Hz
 
 
 def _level(y: np.ndarray, *, sample_rate: int) -> np.ndarray:
@@ -122,7 +141,7 @@ def test_decoder_learns_the_prosody_of_each_segments_utterance(tmp_path, monkeyp
     """model.decoder_prosody: every stream the trainer reads carries its utterances'
     descriptors z-scored within each speaker, the reconstruction phase learns them from the
     codes (its loss falls), and a model without the option has no such head."""
-    monkeypatch.setattr(data_prosody, "prosody_descriptors", _level)
+    monkeypatch.setattr(features_prosody, "prosody_descriptors", _level)
     cfg = get_config("tiny", train__label_fraction=0.3, model__decoder_prosody=True)
     data = prepare_data(cfg, progress=False, data_dir=tmp_path)
     s = data.streams
@@ -162,7 +181,7 @@ def test_only_decoders_pay_for_prosody_and_old_configs_keep_the_papers_decoder(t
     def fail(*args, **kwargs):
         raise AssertionError("descriptors computed for a model without a decoder")
 
-    monkeypatch.setattr(data_prosody, "prosody_descriptors", fail)
+    monkeypatch.setattr(features_prosody, "prosody_descriptors", fail)
     cfg = get_config("tiny", model__variant="mtl", model__decoder_prosody=True)
     data = prepare_data(cfg, progress=False, data_dir=tmp_path)
     assert data.streams.labelled.prosody is None and data.streams.aux.prosody is None
@@ -170,3 +189,29 @@ def test_only_decoders_pay_for_prosody_and_old_configs_keep_the_papers_decoder(t
     saved = get_config("tiny", model__decoder_prosody=True).to_dict()
     del saved["model"]["decoder_prosody"]
     assert Config.from_dict(saved).model.decoder_prosody is False
+
+
+def test_prepare_corpora_caches_the_descriptors_a_run_then_reads(tmp_path, monkeypatch):
+    """`sertutor synth --features` / `sertutor tutorials prepare`: with a preset whose decoder
+    reads prosody, the training corpora's descriptors are cached before class, so the first
+    run computes none (synth-field, only tested on, gets none)."""
+    import copy
+
+    from sertutor import config as config_module
+    from sertutor.data import prepare_corpora
+
+    tiny = copy.deepcopy(config_module.PRESETS["tiny"])
+    tiny.model.decoder_prosody = True
+    monkeypatch.setitem(config_module.PRESETS, "tiny", tiny)
+    prepare_corpora("tiny", corpora=["synth-emo", "synth-field"], features=True,
+                    data_dir=tmp_path, progress=False, log=lambda line: None)
+    cached = [p.name.split("-")[2] for p in (tmp_path / "features").glob("prosody-*")]
+    assert cached == ["emo"]
+
+    def fail(*args, **kwargs):
+        raise AssertionError("descriptors computed again by the run")
+
+    monkeypatch.setattr(features_prosody, "prosody_descriptors", fail)
+    data = prepare_data(get_config("tiny", model__variant="ae"), aux_corpus=None,
+                        progress=False, data_dir=tmp_path)
+    assert torch.isfinite(data.streams.labelled.prosody).any()

@@ -168,3 +168,20 @@ def test_tiny_preset_fixes_one_thread_for_bit_identical_tests():
 
     assert get_config("tiny").train.num_threads == 1
     assert get_config("classroom").train.num_threads == 0  # auto
+
+
+def test_worker_count_follows_the_thread_rules_and_the_size_of_the_job(monkeypatch):
+    """choose_num_workers: OMP_NUM_THREADS is the user's budget (a one-thread sweep stays one
+    process); otherwise the free CPUs; never more workers than the job can feed."""
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert runtime.choose_num_workers(tasks=1000, min_tasks_per_worker=64) == (
+        3, "OMP_NUM_THREADS")
+    assert runtime.choose_num_workers(tasks=130, min_tasks_per_worker=64)[0] == 2
+    assert runtime.choose_num_workers(tasks=10, min_tasks_per_worker=64)[0] == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setattr(runtime, "cpu_budget", lambda **kw: runtime.CpuBudget(
+        cpus=4, affinity=4, quota=None, quota_source="", host_cpus=4))
+    monkeypatch.setattr(runtime, "sample_others_busy", lambda seconds=0.2: 1.0)
+    n, why = runtime.choose_num_workers(tasks=1000)
+    assert n == 3 and "others busy 1.0" in why  # one core taken by another process

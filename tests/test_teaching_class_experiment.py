@@ -233,6 +233,32 @@ def test_the_class_experiment_command_writes_the_tables(submissions, tmp_path, c
     assert main(["tutorials", "class-experiment", str(empty), "--out", str(out)]) == 1
 
 
+def test_pairs_with_and_without_the_prosody_target_are_not_pooled(capsys, tmp_path):
+    """decoder_prosody (the default since session 21) is part of the protocol: a pair trained
+    with the paper's decoder, or recorded before the field existed, pools apart."""
+    pairs = [{"student": "a", **_pair(0, 0, 0.40, 0.50, decoder_prosody=True)},
+             {"student": "b", **_pair(1, 0, 0.40, 0.46, decoder_prosody=True)},
+             {"student": "c", **_pair(0, 0, 0.40, 0.38, decoder_prosody=False)},
+             {"student": "d", **_pair(0, 0, 0.45, 0.45)},
+             {"student": "e", **_pair(2, 0, 0.45, 0.40, decoder_prosody="yes")}]  # malformed
+    result = class_experiment(pairs)
+    cells = {r["decoder_prosody"]: r for r in result["summary"]}
+    assert set(cells) == {None, False, True}
+    assert cells[True]["pairs"] == 2 and cells[True]["gain"] == pytest.approx(0.08)
+    assert cells[False]["gain"] == pytest.approx(-0.02)
+    assert cells[None]["pairs"] == 2  # not recorded: "d", and "e" whose value is not a bool
+    assert [r["decoder_prosody"] for r in result["summary"]] == [None, False, True]
+    root = tmp_path / "submitted" / "a"
+    root.mkdir(parents=True)
+    (root / "05_semi_supervised.ipynb").write_text(
+        _notebook(*[_pair(f, 0, 0.4, 0.5, decoder_prosody=True) for f in range(2)]))
+    out = tmp_path / "class_experiment.csv"
+    assert main(["tutorials", "class-experiment", str(tmp_path / "submitted"),
+                 "--out", str(out)]) == 0
+    assert "prosody target on: gain +0.100" in capsys.readouterr().out
+    assert [r["decoder_prosody"] for r in csv.DictReader(out.open())] == ["True"]
+
+
 def test_pairs_trained_with_another_weight_average_are_not_pooled(tmp_path, capsys):
     # the same (fold, seed) run by a student with today's default (0.99), one with it off and
     # one on a version that did not record it: three protocols, three cells, nothing pooled

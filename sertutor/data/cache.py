@@ -26,22 +26,17 @@ import os
 import re
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..audio import has_audio
 from ..config import FeatureConfig
 from ..features import FEATURE_VERSION
 from ..storage import atomic_write, data_dir
 
 __all__ = ["cache_key", "cache_path", "cache_path_for_key", "read_cache", "write_cache",
            "corpus_name", "has_audio"]
-
-
-def has_audio(value: Any) -> bool:
-    """Whether a manifest's ``audio`` cell holds samples (not None / NaN)."""
-    return value is not None and not (isinstance(value, float) and np.isnan(value))
 
 
 def corpus_name(manifest: pd.DataFrame) -> str:

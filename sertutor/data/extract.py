@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..audio import SAMPLE_RATE, AudioError, check_waveform, load_audio
+from ..audio import SAMPLE_RATE, AudioError, has_audio, row_waveform
 from ..config import FeatureConfig
 from ..features import log_mel
-from .cache import cache_key, cache_path_for_key, corpus_name, has_audio, read_cache, write_cache
+from .cache import cache_key, cache_path_for_key, corpus_name, read_cache, write_cache
 from .manifest import validate_manifest
 
 __all__ = ["FeatureSet", "extract_features", "MAX_BATCH_SAMPLES", "LONG_FILE_SECONDS"]
@@ -98,20 +98,6 @@ def _approx_length(audio: Any, path: str, sample_rate: int) -> int:
         return 0
 
 
-def _waveform(row_audio: Any, path: str, utt_id: str, config: FeatureConfig) -> np.ndarray:
-    """The row's audio as float32 at ``config.sample_rate``; raises AudioError."""
-    if has_audio(row_audio):
-        source = path or f"{utt_id} (in-memory audio)"
-        y = check_waveform(row_audio, source=source)
-        if config.sample_rate != SAMPLE_RATE:
-            import librosa  # about a second to import: only when resampling
-
-            y = librosa.resample(y, orig_sr=SAMPLE_RATE, target_sr=config.sample_rate)
-            y = check_waveform(y, source=source)
-        return y
-    return load_audio(path, sample_rate=config.sample_rate)
-
-
 #: Most padded samples in one feature batch (4 minutes of 16 kHz audio, 15 MB as float32):
 #: with batch_size alone, one long file would pad every utterance of its batch to its length
 #: (a 10-minute WAV made a batch of 32 take about 4 GB).
@@ -158,7 +144,8 @@ def _compute(manifest: pd.DataFrame, config: FeatureConfig, device: str, batch_s
     with tqdm(total=len(order), desc=desc, unit="utt", disable=not progress) as bar:
         for i in order:
             try:
-                wave = _waveform(audio[i], paths[i], ids[i], config)
+                wave = row_waveform(audio[i], paths[i], utt_id=ids[i],
+                                    sample_rate=config.sample_rate)
             except AudioError as exc:
                 skipped.append((str(ids[i]), exc.source, exc.reason))
                 bar.update(1)

@@ -56,14 +56,14 @@ from .corpora import load_corpus
 from .extract import FeatureSet, extract_features
 from .labels import LabelMaps, speaker_keys
 from .manifest import EMOTIONS, read_manifest_csv, validate_manifest
-from .prosody import speaker_prosody
+from .prosody import corpus_prosody, speaker_prosody
 from .segments import SegmentSet, Streams, make_segments
 from .splits import group_folds, label_subset, split_groups
 from .synth import CORPORA, write_corpus
 
 __all__ = ["PreparedData", "prepare_data", "ModelSegments", "segments_for_model",
            "corpus_norm_stats", "fit_normaliser", "NORMALISATIONS", "sample_rows",
-           "prepare_corpora"]
+           "prepare_corpora", "uses_prosody"]
 
 #: Values of ``FeatureConfig.normalise``.
 NORMALISATIONS = ("corpus", "speaker")
@@ -268,7 +268,7 @@ def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
     # speaker (all of the speaker's audio, as the log-mels' per-speaker statistics), the
     # decoder's second target; only the streams the trainer reads carry them
     prosody = {}
-    if config.model.decoder_prosody and config.model.variant in DECODER_VARIANTS:
+    if uses_prosody(config):
         cache = _feature_cache(data_dir)
         prosody["emotion"] = speaker_prosody(fs_emo_all, cache_dir=cache, progress=progress)
         if fs_aux is not None:
@@ -483,16 +483,30 @@ def segments_for_model(source: str | pd.DataFrame, *, features: FeatureConfig,
 
 
 # --------------------------------------------------------------------- before a class
+def uses_prosody(config: Config) -> bool:
+    """Whether a run of ``config`` reads prosodic descriptors (a decoder with
+    ``model.decoder_prosody``): only then are they computed."""
+    return config.model.decoder_prosody and config.model.variant in DECODER_VARIANTS
+
+
+#: The embedded corpora a run trains on (emotion and auxiliary), whose prosodic descriptors
+#: :func:`prepare_corpora` caches when the preset's decoder reads them; synth-field is only
+#: tested on.
+TRAINING_CORPORA = ("synth-emo", "synth-aux")
+
+
 def prepare_corpora(preset: str = "classroom", *, corpora: Sequence[str] | None = None,
                     features: bool = False, data_dir: str | os.PathLike | None = None,
                     force: bool = False, progress: bool = True,
                     log=print) -> dict[str, Path]:
     """Generate the embedded synthetic corpora of a preset and, with ``features``, cache their
-    log-mel features: what a lab machine needs before class (``sertutor synth``, ``sertutor
-    tutorials prepare``).
+    log-mel features, and the prosodic descriptors of the corpora a run trains on when the
+    preset's decoder reads them (:func:`uses_prosody`): what a lab machine needs before class
+    (``sertutor synth``, ``sertutor tutorials prepare``).
 
     Returns ``{corpus: manifest path}``; ``log`` receives one line per corpus and cache.
     """
+    config = get_config(preset)
     written = {}
     for name in corpora or list(CORPORA):
         path = write_corpus(name, preset=preset, data_dir=data_dir, force=force,
@@ -500,8 +514,11 @@ def prepare_corpora(preset: str = "classroom", *, corpora: Sequence[str] | None 
         log(f"{name}: {path}")
         if features:
             fs = extract_features(read_manifest_csv(path, corpus=name),
-                                  config=get_config(preset).features, progress=progress,
+                                  config=config.features, progress=progress,
                                   cache_dir=_feature_cache(data_dir))
             log(f"{name}: features cached in {fs.cache_file}")
+            if name in TRAINING_CORPORA and uses_prosody(config):
+                corpus_prosody(fs, cache_dir=_feature_cache(data_dir), progress=progress)
+                log(f"{name}: prosodic descriptors cached beside them")
         written[name] = path
     return written

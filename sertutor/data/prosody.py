@@ -9,30 +9,39 @@ reported and gets NaN descriptors (no target); it is never fatal to the corpus.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..audio import AudioError
-from ..features.prosody import PROSODY_NAMES, prosody_descriptors, standardise_by_speaker
+from ..config import FeatureConfig
+from ..features.prosody import PROSODY_NAMES, rows_descriptors, standardise_by_speaker
+from ..runtime import choose_num_workers
 from ..storage import atomic_write
 from .cache import cache_key, cache_path_for_key, corpus_name
-from .extract import FeatureSet, _waveform
+from .extract import FeatureSet
 from .labels import speaker_keys
 
-__all__ = ["corpus_prosody", "speaker_prosody", "PROSODY_VERSION"]
+__all__ = ["corpus_prosody", "speaker_prosody", "prosody_cache_path", "PROSODY_VERSION"]
 
 #: Bump when :func:`~sertutor.features.prosody.prosody_descriptors` changes its numbers.
 PROSODY_VERSION = 1
 
+#: Utterances per task handed to a worker process.
+CHUNK = 16
 
-def _cache_file(fs: FeatureSet, cache_dir: str | os.PathLike | None) -> tuple[Path, str]:
-    """Where the descriptors of ``fs`` are cached (beside its log-mels), and their key."""
-    key = f"{cache_key(fs.manifest, fs.config)}-p{PROSODY_VERSION}"
-    path = cache_path_for_key(fs.manifest, key, cache_dir)  # <folder>/<corpus>-<key>.npz
+
+def prosody_cache_path(manifest, config: FeatureConfig,
+                       cache_dir: str | os.PathLike | None = None) -> tuple[Path, str]:
+    """Where the descriptors of a corpus are cached (beside its log-mels for ``config``),
+    and their key (``sertutor doctor`` asks whether the file is there)."""
+    key = f"{cache_key(manifest, config)}-p{PROSODY_VERSION}"
+    path = cache_path_for_key(manifest, key, cache_dir)  # <folder>/<corpus>-<key>.npz
     return path.with_name(f"prosody-{path.name}"), key
 
 
@@ -47,29 +56,59 @@ def _read(path: Path, key: str, ids: np.ndarray) -> np.ndarray | None:
         return None
 
 
+#: Utterances per worker process below which the descriptors are computed in this process
+#: (starting a worker imports numpy and librosa: a second or two).
+MIN_UTTERANCES_PER_WORKER = 64
+
+
 def corpus_prosody(fs: FeatureSet, *, cache_dir: str | os.PathLike | None = None,
-                   progress: bool = False) -> np.ndarray:
+                   progress: bool = False, workers: int | None = None) -> np.ndarray:
     """The raw descriptors of every utterance of ``fs``, shape (len(fs), 18), float32.
 
     Read from the cache when it holds this manifest's; otherwise computed from each row's
     audio (in memory or its file, resampled to ``fs.config.sample_rate``) and cached. A row
     whose audio cannot be read gets NaN, with one warning naming the files.
+
+    ``workers`` processes share the computation (pYIN is single-threaded: two on Binder's two
+    cores halve the wait); ``None`` chooses as torch's thread count is chosen
+    (:func:`sertutor.runtime.choose_num_workers`: ``OMP_NUM_THREADS`` if set, else the free
+    CPUs), with at least :data:`MIN_UTTERANCES_PER_WORKER` utterances each.
     """
     ids = fs.manifest["utt_id"].to_numpy(dtype=str)
-    path, key = _cache_file(fs, cache_dir)
+    path, key = prosody_cache_path(fs.manifest, fs.config, cache_dir)
     if path.exists() and (values := _read(path, key, ids)) is not None:
         return values
+    m = fs.manifest
+    audio = m["audio"].tolist() if "audio" in m else [None] * len(m)
+    paths = [p if isinstance(p, str) else "" for p in m.get("path", [""] * len(m))]
+    rows = list(zip(audio, paths, ids))
+    chunks = [rows[i:i + CHUNK] for i in range(0, len(rows), CHUNK)]
+    if workers is None:
+        workers, _ = choose_num_workers(tasks=len(rows),
+                                        min_tasks_per_worker=MIN_UTTERANCES_PER_WORKER)
+    rate = fs.config.sample_rate
+    bar = tqdm(total=len(rows), desc=f"prosody {corpus_name(m)}", disable=not progress,
+               leave=False)
+    results: list[tuple[np.ndarray | None, str]] = []
+    if workers > 1:
+        # spawn, not fork: a forked copy of a process that runs torch threads can deadlock
+        with ProcessPoolExecutor(max_workers=workers,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            for part in pool.map(partial(rows_descriptors, sample_rate=rate), chunks):
+                results += part
+                bar.update(len(part))
+    else:
+        for chunk in chunks:
+            results += rows_descriptors(chunk, sample_rate=rate)
+            bar.update(len(chunk))
+    bar.close()
     values = np.full((len(fs), len(PROSODY_NAMES)), np.nan, np.float32)
     bad = []
-    m = fs.manifest
-    for i in tqdm(range(len(fs)), desc=f"prosody {corpus_name(m)}", disable=not progress,
-                  leave=False):
-        row = m.iloc[i]
-        try:
-            y = _waveform(row.get("audio"), row.get("path", ""), ids[i], fs.config)
-            values[i] = prosody_descriptors(y, sample_rate=fs.config.sample_rate)
-        except (AudioError, OSError, ValueError) as err:
-            bad.append(f"{row.get('path') or ids[i]}: {err}")
+    for i, (row_values, reason) in enumerate(results):
+        if row_values is None:
+            bad.append(reason)
+        else:
+            values[i] = row_values
     if bad:
         warnings.warn(f"prosody: {len(bad)} of {len(fs)} utterances unreadable, no target for "
                       f"them: {'; '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}",

@@ -49,31 +49,36 @@ References
   speaker normalisation (:mod:`.normalise`), Griffin-Lim (:mod:`.inverse`).
 """
 
-from .inverse import LogMelToAudio, log_mel_to_audio
-from .logmel import (AMIN, DELTA_WIN, FEATURE_VERSION, MEL_NORM, MEL_SCALE, PAD_MODE, LogMel,
-                     deltas, log_mel, log_mel_librosa, n_frames)
-from .normalise import NormStats, SpeakerNormStats, utterance_stats
-from .prosody import PROSODY_NAMES, prosody_descriptors, standardise_by_speaker
-from .segments import n_segments, segment, segment_layout
+import importlib
 
-__all__ = [
-    "AMIN",
-    "PAD_MODE",
-    "MEL_SCALE",
-    "MEL_NORM",
-    "DELTA_WIN",
-    "FEATURE_VERSION",
-    "n_frames",
-    "log_mel",
-    "LogMel",
-    "log_mel_librosa",
-    "deltas",
-    "NormStats",
-    "utterance_stats",
-    "SpeakerNormStats",
-    "segment",
-    "n_segments", "segment_layout",
-    "LogMelToAudio",
-    "log_mel_to_audio",
-    "PROSODY_NAMES", "prosody_descriptors", "standardise_by_speaker",
-]
+#: Where each public name lives. Importing ``sertutor.features`` loads none of its modules
+#: until a name is used (PEP 562), so ``sertutor.features.prosody``, which needs only numpy
+#: and librosa, can be imported without torch: a worker process computing descriptors
+#: (:func:`sertutor.data.prosody.corpus_prosody`) then costs about 250 MB, not 500-750.
+_WHERE = {
+    **dict.fromkeys(("AMIN", "PAD_MODE", "MEL_SCALE", "MEL_NORM", "DELTA_WIN",
+                     "FEATURE_VERSION", "n_frames", "log_mel", "LogMel", "log_mel_librosa",
+                     "deltas"), "logmel"),
+    **dict.fromkeys(("NormStats", "utterance_stats", "SpeakerNormStats"), "normalise"),
+    **dict.fromkeys(("segment", "n_segments", "segment_layout"), "segments"),
+    **dict.fromkeys(("LogMelToAudio", "log_mel_to_audio"), "inverse"),
+    **dict.fromkeys(("PROSODY_NAMES", "prosody_descriptors", "rows_descriptors",
+                     "standardise_by_speaker"), "prosody"),
+}
+_MODULES = frozenset(_WHERE.values())
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _MODULES:  # ``sertutor.features.logmel`` without importing it first
+        return importlib.import_module(f".{name}", __name__)
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value  # found once, then an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE) | _MODULES)

@@ -29,16 +29,20 @@ from .submissions import _submissions
 CLASS_CSV, CLASS_PAIRS_CSV = "class_experiment.csv", "class_pairs.csv"
 #: What makes two pairs comparable: the same training protocol. ``ema_decay`` (the moving
 #: average of the weights, the default since issue #14), ``w_speaker`` (the speaker head's
-#: weight) and ``speaker_grad`` (the scale of its gradient into h, -1 an adversary) are None
-#: for a row recorded before they were written down, so such rows pool only with each other.
-_CELL_FIELDS = ("preset", "fraction", "steps", "ema_decay", "w_speaker", "speaker_grad")
+#: weight), ``speaker_grad`` (the scale of its gradient into h, -1 an adversary) and
+#: ``decoder_prosody`` (whether the decoder also rebuilds each utterance's prosody, the
+#: default since issue #14's session 21) are None for a row recorded before they were written
+#: down, so such rows pool only with each other.
+_CELL_FIELDS = ("preset", "fraction", "steps", "ema_decay", "w_speaker", "speaker_grad",
+                "decoder_prosody")
 _PAIR_FIELDS = _CELL_FIELDS + ("fold", "seed")
 _CLASS_COLUMNS = ("reference", "variant", "preset", "fraction", "steps", "ema_decay",
-                  "w_speaker", "speaker_grad", "pairs", "students",
+                  "w_speaker", "speaker_grad", "decoder_prosody", "pairs", "students",
                   "repeated_pairs", "reference_uar", "variant_uar", "gain", "gain_sd",
                   "gain_se", "wins")
 _PAIR_COLUMNS = ("student", "notebook", "reference", "variant", "preset", "fraction", "steps",
-                 "ema_decay", "w_speaker", "speaker_grad", "fold", "seed", "reference_uar",
+                 "ema_decay", "w_speaker", "speaker_grad", "decoder_prosody", "fold", "seed",
+                 "reference_uar",
                  "variant_uar", "gain")
 
 
@@ -63,13 +67,14 @@ def _valid_pair(row: Any) -> dict[str, Any] | None:
         return None
     if not all(_number(row.get(k)) for k in ("fraction", "fold", "seed")):
         return None
-    steps, ema, spk, grad = (row.get(k) for k in ("steps", "ema_decay", "w_speaker",
-                                                  "speaker_grad"))
+    steps, ema, spk, grad, prosody = (row.get(k) for k in (
+        "steps", "ema_decay", "w_speaker", "speaker_grad", "decoder_prosody"))
     return {"reference": ref, "variant": var, "preset": str(row.get("preset", "")),
             "fraction": float(row["fraction"]), "steps": int(steps) if _number(steps) else None,
             "ema_decay": float(ema) if _number(ema) else None,
             "w_speaker": float(spk) if _number(spk) else None,
             "speaker_grad": float(grad) if _number(grad) else None,
+            "decoder_prosody": prosody if isinstance(prosody, bool) else None,
             "fold": int(row["fold"]), "seed": int(row["seed"]),
             "reference_uar": float(uars[0]), "variant_uar": float(uars[1]),
             "gain": float(uars[1]) - float(uars[0])}
@@ -79,8 +84,8 @@ def recorded_pairs(nb) -> list[dict[str, Any]]:
     """The class-experiment pairs a notebook recorded (:func:`sertutor.exercises.
     record_result` of a :func:`sertutor.experiments.paired_run` row), read from its saved
     outputs: one per (reference, variant, preset, fraction, steps, ema_decay, w_speaker,
-    speaker_grad, fold, seed), the last one if it was recorded more than once. Malformed
-    records are left out."""
+    speaker_grad, decoder_prosody, fold, seed), the last one if it was recorded more than
+    once. Malformed records are left out."""
     found: dict[tuple, dict[str, Any]] = {}
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
@@ -129,8 +134,8 @@ def class_experiment(pairs: Iterable[dict[str, Any]]) -> dict[str, list[dict[str
 
     Each pair is one (fold, seed) of ``reference`` and ``variant`` (``baseline`` and ``full``
     in notebook 05) trained on the same split. A pair that several students ran (same
-    comparison, preset, fraction, steps, weight average, fold and seed) is one pair: its UARs are
-    averaged first, so a repeated run does not count twice. The gains then go through
+    comparison, preset, fraction, steps, training protocol, fold and seed) is one pair: its
+    UARs are averaged first, so a repeated run does not count twice. The gains then go through
     :func:`sertutor.experiments.paired_gains`.
 
     Parameters
@@ -144,10 +149,11 @@ def class_experiment(pairs: Iterable[dict[str, Any]]) -> dict[str, list[dict[str
     dict
         ``pairs``: the valid rows, sorted (``student``, ``notebook``, ``reference``,
         ``variant``, ``preset``, ``fraction``, ``steps``, ``ema_decay``, ``w_speaker``,
-        ``speaker_grad``, ``fold``, ``seed``, ``reference_uar``, ``variant_uar``, ``gain``);
-        ``summary``: one row per (reference, variant, preset, fraction, steps, ema_decay,
-        w_speaker, speaker_grad) with ``pairs`` (distinct folds and
-        seeds), ``students``, ``repeated_pairs`` (pairs run by more than one student),
+        ``speaker_grad``, ``decoder_prosody``, ``fold``, ``seed``, ``reference_uar``,
+        ``variant_uar``, ``gain``); ``summary``: one row per (reference, variant, preset,
+        fraction, steps, ema_decay, w_speaker, speaker_grad, decoder_prosody) with ``pairs``
+        (distinct folds and seeds), ``students``, ``repeated_pairs`` (pairs run by more than
+        one student),
         ``reference_uar`` and ``variant_uar`` (means over pairs), ``gain`` (mean of
         ``variant - reference``), ``gain_sd``, ``gain_se`` (sd / sqrt(pairs)) and ``wins``
         (pairs where the variant scored higher).
@@ -199,7 +205,8 @@ def class_experiment(pairs: Iterable[dict[str, Any]]) -> dict[str, list[dict[str
                                 -1 if r["steps"] is None else r["steps"],
                                 -1 if r["ema_decay"] is None else r["ema_decay"],
                                 -1 if r["w_speaker"] is None else r["w_speaker"],
-                                -2 if r["speaker_grad"] is None else r["speaker_grad"]))
+                                -2 if r["speaker_grad"] is None else r["speaker_grad"],
+                                -1 if r["decoder_prosody"] is None else int(r["decoder_prosody"])))
     return {"pairs": rows, "summary": summary}
 
 
@@ -238,7 +245,7 @@ def _class_html(result: dict[str, list[dict[str, Any]]]) -> str:
 
     head = "".join(f"<th>{esc(c)}</th>" for c in (
         "comparison", "fraction", "steps", "weight average", "speaker weight",
-        "speaker gradient", "pairs",
+        "speaker gradient", "prosody target", "pairs",
         "students", "reference UAR", "variant UAR",
         "gain (variant − reference)", "se", "wins"))
     body = "".join(
@@ -248,6 +255,7 @@ def _class_html(result: dict[str, list[dict[str, Any]]]) -> str:
         f"<td>{'not recorded' if r['w_speaker'] is None else format(r['w_speaker'], 'g')}</td>"
         f"<td>{'not recorded' if r['speaker_grad'] is None else format(r['speaker_grad'], 'g')}"
         "</td>"
+        f"<td>{ {None: 'not recorded', True: 'yes', False: 'no'}[r['decoder_prosody']] }</td>"
         f"<td>{r['pairs']}</td>"
         f"<td>{r['students']}</td><td>{num(r['reference_uar'])}</td>"
         f"<td>{num(r['variant_uar'])}</td><td>{num(r['gain'], '+.3f')}</td>"

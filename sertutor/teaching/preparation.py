@@ -28,8 +28,10 @@ def prepare(*, umap: bool = True, rescore: bool = True, quiet: bool = False,
 
     The steps, each timed and reported:
 
-    1. the classroom corpora and their feature caches: exactly ``sertutor synth --preset
-       classroom --features`` (the same command is run);
+    1. the classroom corpora, their feature caches and the training corpora's prosodic
+       descriptors (pYIN: a few minutes once, which a first ``sertutor train`` would otherwise
+       spend): exactly ``sertutor synth --preset classroom --features`` (the same command is
+       run);
     2. the shipped pretrained model loads (:func:`sertutor.pretrained.load`);
     3. numba's compiled UMAP cache is warmed, so a notebook's first UMAP projection is not a
        15-20 s wait (skipped with ``umap=False``);
@@ -66,7 +68,7 @@ def prepare(*, umap: bool = True, rescore: bool = True, quiet: bool = False,
         else:
             log(f"   done in {time.perf_counter() - t0:.1f} s")
 
-    step("corpora and feature caches (as sertutor synth --preset classroom --features)",
+    step("corpora, feature and prosody caches (as sertutor synth --preset classroom --features)",
          lambda: prepare_corpora("classroom", features=True, progress=not quiet, log=log)
          and None)
     step("the pretrained model loads", lambda: pretrained.load("classroom") and None)
