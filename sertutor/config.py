@@ -543,7 +543,9 @@ PRESETS: dict[str, Config] = {
         # and a fixed count keeps the tests' checkpoints bit-identical however busy the machine
         train=TrainConfig(steps=120, batch_size=16, eval_every=40, patience=3, num_threads=1),
     ),
-    # Sized for Binder's free tier (2 cores, 2 GB): `sertutor train` in <= 3 minutes on CPU.
+    # Sized for Binder's free tier (2 cores, 2 GB): `sertutor train` in <= 3 minutes on CPU
+    # (the first run on a fresh machine about two more: the prosodic descriptors, which
+    # `sertutor tutorials prepare`, Binder's post-build, computes before class).
     "classroom": Config(name="classroom"),
     "paper": Config(
         name="paper",

@@ -295,15 +295,18 @@ def pair_vs_recorded(pair: dict[str, Any],
 
 
 #: The recorded ablations the notebooks show (in a checkout's ``benchmarks/results/``), the
-#: protocol ``sertutor train`` uses today first: ``ablation_ema`` holds the models re-measured
-#: since a moving average of the weights became the default (``train.ema_decay = 0.99``,
-#: issue #14), ``mtl`` and ``full`` with the speaker head as an adversary
-#: (``model.speaker_grad = -1``, the default since issue #14's session 17);
-#: ``ablation_defaults`` every model with the defaults before the average. Both are written
-#: by ``benchmarks/defaults_ablation.py`` (not shown: ``ablation_ema_nospk``, ``mtl`` and
+#: protocol ``sertutor train`` uses today first: ``ablation_prosody`` holds today's defaults,
+#: the decoder of ``ae``, ``aae`` and ``full`` also rebuilding each utterance's prosody
+#: (``model.decoder_prosody = True``, the default since issue #14's session 21; the cells not
+#: yet measured with it are absent); ``ablation_ema`` the same protocol with the paper's
+#: decoder: the models re-measured since a moving average of the weights became the default
+#: (``train.ema_decay = 0.99``), ``mtl`` and ``full`` with the speaker head as an adversary
+#: (``model.speaker_grad = -1``, the default since session 17); ``ablation_defaults`` every
+#: model with the defaults before the average. All are written by
+#: ``benchmarks/defaults_ablation.py`` (not shown: ``ablation_ema_nospk``, ``mtl`` and
 #: ``full`` without the speaker head's loss, sessions 15-16's defaults, and
 #: ``ablation_ema_spk``, with the paper's speaker task).
-RECORDED_ABLATIONS = ("ablation_ema", "ablation_defaults")
+RECORDED_ABLATIONS = ("ablation_prosody", "ablation_ema", "ablation_defaults")
 
 
 def recorded_ablations(*, results_dir: str | Path | None = None) -> list[dict[str, Any]]:

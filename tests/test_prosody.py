@@ -129,6 +129,35 @@ def test_worker_processes_give_the_same_descriptors_in_the_same_order(tmp_path):
     assert list(np.argsort(f0)) == [0, 3, 1, 2, 4]  # 110 < 130 < 160 < 220 < 260 Hz
 
 
+def test_a_failing_worker_pool_is_reported_and_the_rest_computed_here(tmp_path, monkeypatch):
+    """A worker killed half-way (Binder's memory limit) costs a warning, not the corpus: the
+    chunks it did not return are computed in this process, in order."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    class Pool:  # returns the first chunk, then dies as a killed worker does
+        def __init__(self, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, fn, chunks):
+            yield fn(chunks[0])
+            raise BrokenProcessPool("a child process terminated abruptly")
+
+    monkeypatch.setattr(data_prosody, "CHUNK", 2)
+    audio = [_voice(f0, 0.4, seconds=0.8) for f0 in (110, 160, 220, 130, 260)]
+    fs = _feature_set(audio)
+    expected = data_prosody.corpus_prosody(fs, cache_dir=tmp_path / "one", workers=1)
+    monkeypatch.setattr(data_prosody, "ProcessPoolExecutor", Pool)
+    with pytest.warns(UserWarning, match="worker processes failed.*remaining 3 utterances"):
+        got = data_prosody.corpus_prosody(fs, cache_dir=tmp_path / "two", workers=2)
+    np.testing.assert_array_equal(got, expected)
+
+
 def _level(y: np.ndarray, *, sample_rate: int) -> np.ndarray:
     """A cheap stand-in for pYIN in training tests: the utterance's level in dB in every
     column but the last, which is undefined (NaN)."""

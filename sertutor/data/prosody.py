@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 
@@ -90,17 +91,23 @@ def corpus_prosody(fs: FeatureSet, *, cache_dir: str | os.PathLike | None = None
     bar = tqdm(total=len(rows), desc=f"prosody {corpus_name(m)}", disable=not progress,
                leave=False)
     results: list[tuple[np.ndarray | None, str]] = []
+    done = 0  # chunks finished
     if workers > 1:
-        # spawn, not fork: a forked copy of a process that runs torch threads can deadlock
-        with ProcessPoolExecutor(max_workers=workers,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            for part in pool.map(partial(rows_descriptors, sample_rate=rate), chunks):
-                results += part
-                bar.update(len(part))
-    else:
-        for chunk in chunks:
-            results += rows_descriptors(chunk, sample_rate=rate)
-            bar.update(len(chunk))
+        try:
+            # spawn, not fork: a forked copy of a process that runs torch threads can deadlock
+            with ProcessPoolExecutor(max_workers=workers,
+                                     mp_context=multiprocessing.get_context("spawn")) as pool:
+                for part in pool.map(partial(rows_descriptors, sample_rate=rate), chunks):
+                    results += part
+                    done += 1
+                    bar.update(len(part))
+        except (BrokenProcessPool, OSError) as err:  # a worker killed (memory), no processes
+            warnings.warn(f"prosody: the worker processes failed ({err!r}); computing the "
+                          f"remaining {len(rows) - len(results)} utterances in this process",
+                          stacklevel=2)
+    for chunk in chunks[done:]:
+        results += rows_descriptors(chunk, sample_rate=rate)
+        bar.update(len(chunk))
     bar.close()
     values = np.full((len(fs), len(PROSODY_NAMES)), np.nan, np.float32)
     bad = []
