@@ -544,7 +544,7 @@ PRESETS: dict[str, Config] = {
         train=TrainConfig(steps=120, batch_size=16, eval_every=40, patience=3, num_threads=1),
     ),
     # Sized for Binder's free tier (2 cores, 2 GB): `sertutor train` in <= 3 minutes on CPU
-    # (the first run on a fresh machine about two more: the prosodic descriptors, which
+    # (the first run on a fresh machine about three more: the prosodic descriptors, which
     # `sertutor tutorials prepare`, Binder's post-build, computes before class).
     "classroom": Config(name="classroom"),
     "paper": Config(

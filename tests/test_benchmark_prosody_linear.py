@@ -23,6 +23,7 @@ def _level(y, *, sample_rate):
 
 def test_each_feature_set_is_scored_on_the_same_split(tmp_path, monkeypatch):
     monkeypatch.setenv("SERTUTOR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # one process: worker processes run real pYIN
     monkeypatch.setattr(features_prosody, "prosody_descriptors", _level)
     args = Namespace(preset="tiny", setting="both_ema", fraction=0.3, folds=[0], seeds=[0])
     rows = prosody_linear.run(args)

@@ -22,6 +22,14 @@ SR = 16000
 COL = {name: i for i, name in enumerate(PROSODY_NAMES)}
 
 
+@pytest.fixture(autouse=True)
+def _one_process(monkeypatch):
+    """Compute descriptors in this process (as a one-thread sweep does), so the stand-ins the
+    tests put in place of pYIN are the ones called; worker processes would import the real
+    one. The test of the workers asks for them explicitly."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
 def _voice(f0: float, amplitude: float, *, seconds: float = 1.5, rng=None) -> np.ndarray:
     """A pulse-like tone (square wave) at ``f0`` Hz, then 0.5 s of near silence."""
     t = np.arange(int((seconds + 0.5) * SR)) / SR
