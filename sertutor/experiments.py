@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .config import MODEL_VARIANTS, Config, get_config
-from .data.prepare import prepare_data
+from .data.prepare import DEFAULT_AUX_CORPUS, DEFAULT_EMOTION_CORPUS, prepare_data
 from .jobs import train_and_evaluate
 from .storage import atomic_write_json, atomic_write_text, to_json
 
@@ -74,8 +74,9 @@ def _summarise(rows: list[dict[str, Any]], keys: Sequence[str],
 
 def ablation(preset: str | Config = "classroom", *, variants: Sequence[str] = MODEL_VARIANTS,
              fractions: Sequence[float] = (0.1, 0.3, 1.0), seeds: Sequence[int] = (0, 1, 2),
-             emotion_corpus: str = "synth-emo", aux_corpus: str | None = "synth-aux",
-             device: str = "auto", progress: bool = True, **overrides) -> dict[str, Any]:
+             emotion_corpus: str = DEFAULT_EMOTION_CORPUS,
+             aux_corpus: str | None = DEFAULT_AUX_CORPUS, device: str = "auto",
+             progress: bool = True, **overrides) -> dict[str, Any]:
     """UAR and WA of each model variant at each label fraction, mean ± std over seeds."""
     rows = _runs(preset, variants=variants, fractions=fractions, seeds=seeds,
                  emotion_corpus=emotion_corpus, aux_corpus=aux_corpus, test_corpora=(),
@@ -85,8 +86,8 @@ def ablation(preset: str | Config = "classroom", *, variants: Sequence[str] = MO
 
 
 def cross_corpus(preset: str | Config = "classroom", *, variants: Sequence[str] = MODEL_VARIANTS,
-                 seeds: Sequence[int] = (0, 1, 2), source: str = "synth-emo",
-                 target: str = "synth-field", aux_corpus: str | None = "synth-aux",
+                 seeds: Sequence[int] = (0, 1, 2), source: str = DEFAULT_EMOTION_CORPUS,
+                 target: str = "synth-field", aux_corpus: str | None = DEFAULT_AUX_CORPUS,
                  fraction: float = 1.0, device: str = "auto", progress: bool = True,
                  **overrides) -> dict[str, Any]:
     """Train on ``source``, test on held-out ``source`` speakers and on all of ``target``."""
@@ -100,8 +101,8 @@ def cross_corpus(preset: str | Config = "classroom", *, variants: Sequence[str] 
 
 
 def dimensional(preset: str | Config = "classroom", *, variants: Sequence[str] = ("mtl", "full"),
-                seeds: Sequence[int] = (0, 1, 2), emotion_corpus: str = "synth-emo",
-                aux_corpus: str | None = "synth-aux", fraction: float = 1.0,
+                seeds: Sequence[int] = (0, 1, 2), emotion_corpus: str = DEFAULT_EMOTION_CORPUS,
+                aux_corpus: str | None = DEFAULT_AUX_CORPUS, fraction: float = 1.0,
                 device: str = "auto", progress: bool = True, **overrides) -> dict[str, Any]:
     """Arousal and valence: binned UAR (low/mid/high) and CCC of the regression heads."""
 
@@ -175,8 +176,8 @@ def pair_for(number: int, *, n_folds: int = 5) -> tuple[int, int]:
 
 def paired_run(fold: int = 0, seed: int = 0, *, fraction: float = 0.1,
                variants: Sequence[str] = ("baseline", "full"), steps: int | None = None,
-               preset: str | Config = "classroom", emotion_corpus: str = "synth-emo",
-               aux_corpus: str | None = "synth-aux", n_folds: int = 5, device: str = "auto",
+               preset: str | Config = "classroom", emotion_corpus: str = DEFAULT_EMOTION_CORPUS,
+               aux_corpus: str | None = DEFAULT_AUX_CORPUS, n_folds: int = 5, device: str = "auto",
                progress: bool = True, **overrides) -> dict[str, Any]:
     """Train one (fold, seed) pair of two model variants on the same data; return one row.
 

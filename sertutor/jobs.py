@@ -29,7 +29,8 @@ import torch
 from .checkpoint import build_model, load_trained, run_meta
 from .config import Config, get_config
 from .data.manifest import emotion_labels
-from .data.prepare import PreparedData, prepare_data, segments_for_model
+from .data.prepare import (DEFAULT_AUX_CORPUS, DEFAULT_EMOTION_CORPUS, PreparedData,
+                           prepare_data, segments_for_model)
 from .evaluate import evaluate_all, evaluate_segments
 from .report import report_utterances, write_report
 from .runtime import release_memory
@@ -157,8 +158,8 @@ def train_and_evaluate(config: Config, data: PreparedData, *, device: str = "aut
     return trainer, metrics
 
 
-def run(config: Config | str = "classroom", *, emotion_corpus: str = "synth-emo",
-        aux_corpus: str | None = "synth-aux", test_corpora: Sequence[str] = ("synth-field",),
+def run(config: Config | str = "classroom", *, emotion_corpus: str = DEFAULT_EMOTION_CORPUS,
+        aux_corpus: str | None = DEFAULT_AUX_CORPUS, test_corpora: Sequence[str] = ("synth-field",),
         out_dir: str | os.PathLike = "runs/classroom", device: str = "auto",
         resume: bool = False, overwrite: bool = False, fold: int = 0, report: bool = True,
         progress: bool = True, callbacks: Sequence = ()) -> dict[str, Any]:

@@ -232,9 +232,7 @@ class _Phases(nn.Module):
         m = self.model
         if phase == "reconstruct":  # x [, speaker] -> Reconstruction: segments [, prosody]
             codes = m.encode(x)
-            prosody = m.decode_prosody(codes.y, codes.z, speaker) \
-                if m.model_config.decoder_prosody else None
-            return Reconstruction(m.decode(codes.y, codes.z, speaker), prosody)
+            return Reconstruction(*m.reconstruct(codes.y, codes.z, speaker))
         if phase == "discriminate":  # detached codes and prior samples -> D logits
             return DiscriminatorLogits(z_real=m.discriminate_z(z_real),
                                        z_fake=m.discriminate_z(z_fake),

@@ -198,9 +198,14 @@ def test_decoder_learns_the_prosody_of_each_segments_utterance(tmp_path, monkeyp
     assert np.mean(logs[-10:]) < 0.8 * np.mean(logs[:10])
     y, z = torch.eye(4)[[0, 1]], torch.zeros(2, cfg.model.z_dim)
     assert model.decode_prosody(y, z).shape == (2, len(PROSODY_NAMES))
+    model.eval()  # the training phase's one pass gives what decode and decode_prosody give
+    segments, prosody = model.reconstruct(y, z)
+    assert torch.allclose(segments, model.decode(y, z))
+    assert torch.allclose(prosody, model.decode_prosody(y, z))
 
     plain = build_model(get_config("tiny"), n_speakers=len(data.label_maps.speakers))
     assert plain.decoder.to_prosody is None
+    assert plain.reconstruct(y, z)[1] is None
     with pytest.raises(RuntimeError, match="reconstructs no prosody"):
         plain.decode_prosody(y, z)
     with pytest.raises(ValueError, match="model.decoder_prosody"):

@@ -185,8 +185,13 @@ class PreparedData:
         return out
 
 
-def prepare_data(config: Config, *, emotion_corpus: str = "synth-emo",
-                 aux_corpus: str | None = "synth-aux", test_corpora: Sequence[str] = (),
+#: The embedded corpora a run trains on by default: emotion labels, and the auxiliary corpus's
+#: speaker, gender and dimensional labels.
+DEFAULT_EMOTION_CORPUS, DEFAULT_AUX_CORPUS = "synth-emo", "synth-aux"
+
+
+def prepare_data(config: Config, *, emotion_corpus: str = DEFAULT_EMOTION_CORPUS,
+                 aux_corpus: str | None = DEFAULT_AUX_CORPUS, test_corpora: Sequence[str] = (),
                  fold: int = 0, n_folds: int = 5, progress: bool = True,
                  data_dir: str | os.PathLike | None = None) -> PreparedData:
     """Load, split, extract and segment the corpora of one run.
@@ -492,7 +497,7 @@ def uses_prosody(config: Config) -> bool:
 #: The embedded corpora a run trains on (emotion and auxiliary), whose prosodic descriptors
 #: :func:`prepare_corpora` caches when the preset's decoder reads them; synth-field is only
 #: tested on.
-TRAINING_CORPORA = ("synth-emo", "synth-aux")
+TRAINING_CORPORA = (DEFAULT_EMOTION_CORPUS, DEFAULT_AUX_CORPUS)
 
 
 def prepare_corpora(preset: str = "classroom", *, corpora: Sequence[str] | None = None,

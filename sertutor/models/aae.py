@@ -291,6 +291,17 @@ class MultiTaskAAE(nn.Module):
         self._check_codes(y, z, speaker)
         return self.decoder.prosody(y, z, speaker)
 
+    def reconstruct(self, y: torch.Tensor, z: torch.Tensor,
+                    speaker: torch.Tensor | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`decode` and, with ``model.decoder_prosody``, :meth:`decode_prosody` (else
+        None) in one pass of the decoder's input: what the reconstruction phase trains on."""
+        if self.decoder is None:
+            raise RuntimeError(f"variant {self.variant!r} has no decoder "
+                               "(use 'ae', 'aae' or 'full')")
+        self._check_codes(y, z, speaker)
+        return self.decoder.reconstruct(y, z, speaker)
+
     def _check_codes(self, y: torch.Tensor, z: torch.Tensor,
                      speaker: torch.Tensor | None) -> None:
         """Raise ValueError unless y is (B, n_emotions), z (B, z_dim), speaker None or (B,)."""

@@ -115,7 +115,19 @@ class Decoder(nn.Module):
         -------
         recon : Tensor, shape (B, C, n_mels, T)
         """
+        return self._segments(self._codes(y, z, speaker))
+
+    def reconstruct(self, y: torch.Tensor, z: torch.Tensor, speaker: torch.Tensor | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Segments (B, C, n_mels, T) and, with ``model.decoder_prosody``, the prosodic
+        descriptors (B, 18), else None: :meth:`forward` and :meth:`prosody` from one build of
+        the codes (arguments as :meth:`forward`)."""
         codes = self._codes(y, z, speaker)  # (B, n_emotions + z_dim [+ d_speaker])
+        prosody = None if self.to_prosody is None else self.to_prosody(codes)  # (B, 18)
+        return self._segments(codes), prosody
+
+    def _segments(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes (B, n_emotions + z_dim [+ d_speaker]) -> segments (B, C, n_mels, T)."""
         x = F.leaky_relu(self.from_codes(codes), NEG_SLOPE)  # (B, c_L * m_L * t_L)
         x = x.view(x.shape[0], *self.start_shape)  # (B, c_L, m_L, t_L)
         x = self.blocks(x)  # (B, c_1, m_L * 2^L, t_L * 2^L)
