@@ -51,7 +51,9 @@ setting trains `baseline` and `full` on the same (fold, seed) pairs, so the meth
   speaker-conditioned decoder, ``model.decoder_speaker_dim = 16``), ``both_ema_spkdec1``
   (the same with the speaker adversary's weight 1.0);
 - session 20: ``both_ema_prosody`` (today's defaults, the decoder also rebuilding each
-  utterance's 18 prosodic descriptors, ``model.decoder_prosody = True``).
+  utterance's 18 prosodic descriptors, ``model.decoder_prosody = True``);
+- session 22: ``both_ema_prosody_w03`` and ``both_ema_prosody_w3`` (today's defaults with the
+  prosody target's weight ``train.w_prosody`` 0.3 and 3.0 instead of 1).
 
 Runs go through :func:`benchmarks.sweep.run_all` (one process per worker, one CPU thread each),
 so a row is the same as a sweep's, with the cross-corpus UAR on synth-field added.
@@ -219,6 +221,14 @@ SETTINGS: dict[str, dict] = {
     # (model.decoder_prosody, sertutor.features.prosody), on today's defaults
     "both_ema_prosody": _both(train__ema_decay=0.99, train__w_speaker=0.3,
                               model__speaker_grad=-1.0, model__decoder_prosody=True),
+    # session 22: the prosody target's weight (train.w_prosody, 1 by default) at a third and
+    # at three times, on today's defaults
+    "both_ema_prosody_w03": _both(train__ema_decay=0.99, train__w_speaker=0.3,
+                                  model__speaker_grad=-1.0, model__decoder_prosody=True,
+                                  train__w_prosody=0.3),
+    "both_ema_prosody_w3": _both(train__ema_decay=0.99, train__w_speaker=0.3,
+                                 model__speaker_grad=-1.0, model__decoder_prosody=True,
+                                 train__w_prosody=3.0),
     # session 16: class-balanced labelled batches (train.balance = "class"), the last
     # untested schedule, on today's defaults (no speaker head)
     "both_ema_nospk_balance": _both(train__ema_decay=0.99, train__w_speaker=0.0,
@@ -252,7 +262,7 @@ def arm_name(model: str, setting: str) -> str:
 
 #: Overrides that change only the decoder: a model without one would repeat another arm.
 DECODER_ONLY = {"train__recon_smooth_frames", "train__w_recon", "model__z_dim",
-                "train__recon_corrupt", "model__decoder_prosody",
+                "train__recon_corrupt", "model__decoder_prosody", "train__w_prosody",
                 "train__pretrain_steps"}  # pre-training: the models with a decoder only
 #: Overrides that change only the unlabelled stream or the losses on it, which the baseline
 #: and mtl never draw.

@@ -61,6 +61,12 @@ def test_settings_pin_the_defaults_their_rows_were_trained_with():
     # the prosody target is the decoder's: no new arm for the models without one
     assert method_screen._repeats_another_arm("mtl", "both_ema_prosody")
     assert not method_screen._repeats_another_arm("aae", "both_ema_prosody")
+    # so is its weight (session 22): today's defaults but for train.w_prosody
+    for name, weight in (("both_ema_prosody_w03", 0.3), ("both_ema_prosody_w3", 3.0)):
+        assert get_config("classroom", **method_screen.SETTINGS[name]) \
+            == get_config("classroom", train__w_prosody=weight)
+        assert method_screen._repeats_another_arm("mtl", name)
+        assert not method_screen._repeats_another_arm("full", name)
     assert get_config("classroom", **method_screen.SETTINGS["both_ema"]) \
         != get_config("classroom")
     # a pin is no change: the baseline runs under `both_ema`; a setting that only drops the
